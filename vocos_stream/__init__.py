@@ -1,0 +1,24 @@
+"""vocos_stream: the Vocos neural vocoder, offline and as an exact low-latency stream.
+
+Importing this package loads torch and the model code only; optional back-ends (encodec, sounddevice,
+websockets) are imported where they are used.
+"""
+
+from .checkpoint.files import CheckpointError
+from .config import ConfigError, VocosConfig, encodec_24khz_config, mel_24khz_config
+from .model.vocos import Vocos
+from .transformers_api import VocosModel, VocosProcessor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "Vocos",
+    "VocosConfig",
+    "VocosModel",
+    "VocosProcessor",
+    "__version__",
+    "encodec_24khz_config",
+    "mel_24khz_config",
+]

@@ -1,0 +1,1 @@
+"""Checkpoints: key layouts, safe reading and writing, hub resolution."""

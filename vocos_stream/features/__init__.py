@@ -1,0 +1,1 @@
+"""Front-ends: audio -> log-mel, EnCodec codes -> embeddings, audio -> EnCodec codes."""

@@ -1,0 +1,1 @@
+"""The Vocos network: backbone (ConvNeXt), ISTFT head and the assembled :class:`Vocos`."""
