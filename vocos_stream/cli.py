@@ -1,0 +1,94 @@
+"""Command line: ``vocos-stream resynth IN.wav OUT.wav`` and ``vocos-stream convert SRC DIR``.
+
+Run ``vocos-stream --help`` (or ``python -m vocos_stream.cli --help``) for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import torch
+
+from .checkpoint.files import CheckpointError
+from .config import ConfigError, mel_24khz_config
+from .io.wav import read_wav, resample, write_wav
+from .model.vocos import Vocos
+
+
+def load_model(name: str | None, *, bandwidth: float | None = None) -> tuple[Vocos, str]:
+    """The model a user named, and a line saying what it is."""
+    if name is None:
+        torch.manual_seed(0)
+        return Vocos(mel_24khz_config()), (
+            "no --model given: using a RANDOMLY INITIALISED vocos-mel-24khz network, so the output is noise, not "
+            "speech. Pass --model with a checkpoint directory or hub id (e.g. charactr/vocos-mel-24khz)."
+        )
+    vocos = Vocos.from_pretrained(name)
+    return vocos, f"model: {name} ({vocos.config.feature_kind}, {vocos.config.sample_rate} Hz)"
+
+
+def cmd_resynth(args: argparse.Namespace) -> int:
+    vocos, banner = load_model(args.model)
+    print(banner, file=sys.stderr)
+    audio, rate = read_wav(args.input)
+    sr = vocos.config.sample_rate
+    audio = resample(audio, rate, sr)
+    batch = torch.from_numpy(audio)  # channels are processed as a batch
+    kwargs = {}
+    if vocos.config.feature_kind == "encodec":
+        kwargs["bandwidth_id"] = torch.tensor([vocos.config.bandwidth_id(args.bandwidth)])
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    out = vocos(batch, **kwargs)
+    elapsed = time.perf_counter() - start
+    write_wav(args.output, out.numpy(), sr)
+    seconds = out.shape[-1] / sr
+    print(
+        f"wrote {args.output}: {seconds:.2f} s of audio in {elapsed:.3f} s "
+        f"(real-time factor {elapsed / max(seconds, 1e-9):.4f}, {args.threads} thread(s))"
+    )
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    vocos = Vocos.from_pretrained(args.source, revision=args.revision)
+    path = vocos.save_pretrained(args.directory)
+    print(f"saved {args.source} to {path} (config.json + model.safetensors)")
+    print(f"load it offline with Vocos.from_pretrained({str(path)!r})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vocos-stream", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("resynth", help="copy-synthesis of a WAV file through the vocoder")
+    p.add_argument("input", help="input WAV file (any rate; resampled to the model's)")
+    p.add_argument("output", help="output WAV file (16-bit PCM at the model's rate)")
+    p.add_argument("--model", help="checkpoint directory or Hugging Face repo id")
+    p.add_argument("--bandwidth", type=float, default=6.0, help="EnCodec bandwidth in kbps (EnCodec models)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.set_defaults(func=cmd_resynth)
+
+    p = sub.add_parser("convert", help="save a checkpoint as config.json + model.safetensors for offline use")
+    p.add_argument("source", help="checkpoint directory or Hugging Face repo id")
+    p.add_argument("directory", help="output directory")
+    p.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    p.set_defaults(func=cmd_convert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CheckpointError, ConfigError, ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

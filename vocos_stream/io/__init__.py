@@ -1,0 +1,1 @@
+"""Sources and sinks: files now; microphone, speaker and websocket adapters live beside them."""
