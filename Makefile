@@ -6,10 +6,10 @@ PIP := $(PYTHON) -m pip install --quiet --disable-pip-version-check
 .PHONY: install install-dev demo test lint golden
 
 install:
-	# CPU torch first, pinned: a bare `torch` requirement would pull several GB of CUDA packages.
+# CPU torch first, pinned: a bare `torch` requirement would pull several GB of CUDA packages.
+# encodec without its dependencies (they would replace torch via torchaudio); einops comes from the extra.
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[encodec]"
-	# encodec without its dependencies (they would replace torch via torchaudio); einops comes from the extra.
 	$(PIP) --no-deps encodec==0.1.1
 
 install-dev: install

@@ -1,0 +1,64 @@
+"""Import hygiene, the CLI and WAV I/O."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from checkpoints import write_charactr
+from conftest import Golden
+
+from vocos_stream.cli import main
+from vocos_stream.io.wav import read_wav, resample, write_wav
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_import_has_no_optional_backends_or_side_effects(tmp_path: Path) -> None:
+    code = (
+        "import sys, vocos_stream;"
+        "print(sorted(m for m in ('sounddevice', 'websockets', 'encodec', 'torchaudio', 'huggingface_hub', "
+        "'safetensors', 'scipy') if m in sys.modules))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_wav_round_trip_and_resample(tmp_path: Path) -> None:
+    t = np.arange(24000) / 24000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    write_wav(tmp_path / "a.wav", np.stack([tone, -tone]), 24000)
+    audio, rate = read_wav(tmp_path / "a.wav")
+    assert rate == 24000 and audio.shape == (2, 24000)
+    assert np.abs(audio[0] - tone).max() < 1 / 32767 + 1e-6
+    down = resample(audio, 24000, 16000)
+    assert down.shape == (2, 16000)
+    spectrum = np.abs(np.fft.rfft(down[0]))
+    assert abs(np.argmax(spectrum) - 440) <= 1  # 1 Hz bins over one second
+
+
+def test_cli_resynth_with_a_local_model(tmp_path: Path, capsys: object) -> None:
+    g = Golden("mel_tiny_center")
+    model = write_charactr(tmp_path / "m", g.config_yaml, g.state())
+    speech = REPO / "data" / "speech" / "arctic_a0009.wav"  # 16 kHz: resampled on the way in
+    assert main(["resynth", str(speech), str(tmp_path / "out.wav"), "--model", str(model)]) == 0
+    audio, rate = read_wav(tmp_path / "out.wav")
+    assert rate == 24000 and audio.shape[0] == 1
+    assert abs(audio.shape[1] - 74280) < 256  # 3.095 s at 24 kHz, to a hop
+    assert "real-time factor" in capsys.readouterr().out  # type: ignore[attr-defined]
+
+
+def test_cli_convert_then_load_offline(tmp_path: Path) -> None:
+    g = Golden("encodec_tiny_center")
+    src = write_charactr(tmp_path / "src", g.config_yaml, g.state())
+    assert main(["convert", str(src), str(tmp_path / "dst")]) == 0
+    assert (tmp_path / "dst" / "model.safetensors").is_file()
+
+
+def test_cli_reports_errors_without_traceback(tmp_path: Path, capsys: object) -> None:
+    assert main(["resynth", "missing.wav", "out.wav", "--model", str(tmp_path)]) == 2
+    assert "error:" in capsys.readouterr().err  # type: ignore[attr-defined]
