@@ -21,9 +21,11 @@ demo: install
 test: install-dev
 	$(PYTHON) -m pytest -q
 
+SOURCES := $(wildcard vocos_stream tests tools demos benchmarks)
+
 lint: install-dev
-	$(PYTHON) -m ruff check vocos_stream tests tools demos benchmarks
-	$(PYTHON) -m ruff format --check vocos_stream tests tools demos benchmarks
+	$(PYTHON) -m ruff check $(SOURCES)
+	$(PYTHON) -m ruff format --check $(SOURCES)
 	$(PYTHON) -m mypy
 
 # Regenerate tests/golden with the ORIGINAL vocos 0.1.0 (see tools/golden_env.sh).

@@ -55,7 +55,7 @@ def test_tokenizer_loads_a_local_encodec_checkpoint(tokenizer: EncodecTokenizer,
 
 def run(code: str, tmp_path: Path, extra_path: Path | None = None) -> str:
     env_path = [str(extra_path)] if extra_path else []
-    script = "import sys; sys.path[:0] = %r\n" % env_path + textwrap.dedent(code)
+    script = f"import sys; sys.path[:0] = {env_path!r}\n" + textwrap.dedent(code)
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
