@@ -9,6 +9,8 @@ input frames t-3(1+num_layers) .. t+3(1+num_layers), i.e. +-27 frames for 8 laye
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -101,6 +103,10 @@ class VocosBackbone(nn.Module):
         )
         self.final_layer_norm = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
         self.apply(_init_weights)
+
+    @property
+    def blocks(self) -> list[ConvNeXtBlock]:
+        return [cast(ConvNeXtBlock, block) for block in self.convnext]
 
     @property
     def receptive_field(self) -> int:

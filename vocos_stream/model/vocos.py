@@ -22,6 +22,7 @@ from .backbone import VocosBackbone
 from .head import ISTFTHead
 
 if TYPE_CHECKING:
+    from ..engine.stream import InputKind, VocosStream
     from ..features.encodec_tokenizer import EncodecTokenizer
 
 
@@ -105,6 +106,25 @@ class Vocos(nn.Module):
             encodec if isinstance(encodec, EncodecTokenizer) else EncodecTokenizer.from_pretrained(Path(encodec))
         )
         self.feature_extractor.set_tokenizer(tokenizer)
+
+    # ------------------------------------------------------------------------------------------ streaming
+    def stream(
+        self,
+        input: InputKind = "mel",
+        bandwidth_id: int | torch.Tensor | None = None,
+        lookahead: int | None = None,
+    ) -> VocosStream:
+        """A new stream of this model: ``s.push(x)`` returns the samples that became final, ``s.flush()`` the rest.
+
+        ``input``: ``"mel"`` / ``"features"`` ``(B, C, t)``, ``"codes"`` ``(K, B, t)`` or ``(K, t)`` (EnCodec
+        models, one ``bandwidth_id`` per stream), ``"audio"`` ``(B, n)`` (copy-synthesis, mel models).
+        ``lookahead=None`` is exact (output equals offline for any chunking, delay ``s.latency_samples``);
+        ``lookahead=k`` (0..27 frames) emits earlier, using only k frames of future context.
+        Streams hold their own state: any number can run on one model.
+        """
+        from ..engine.stream import VocosStream
+
+        return VocosStream(self, input=input, bandwidth_id=bandwidth_id, lookahead=lookahead)
 
     # ------------------------------------------------------------------------------------------ checks
     def check_bandwidth_id(self, bandwidth_id: torch.Tensor | int | None) -> torch.Tensor | None:
