@@ -62,3 +62,14 @@ def test_cli_convert_then_load_offline(tmp_path: Path) -> None:
 def test_cli_reports_errors_without_traceback(tmp_path: Path, capsys: object) -> None:
     assert main(["resynth", "missing.wav", "out.wav", "--model", str(tmp_path)]) == 2
     assert "error:" in capsys.readouterr().err  # type: ignore[attr-defined]
+
+
+def test_cli_streamed_resynth_equals_offline(tmp_path: Path) -> None:
+    g = Golden("mel_tiny_center")
+    model = str(write_charactr(tmp_path / "m", g.config_yaml, g.state()))
+    speech = str(REPO / "data" / "speech" / "arctic_a0007_24k.wav")
+    assert main(["resynth", speech, str(tmp_path / "s.wav"), "--model", model, "--chunk-ms", "7"]) == 0
+    assert main(["resynth", speech, str(tmp_path / "o.wav"), "--model", model, "--offline"]) == 0
+    streamed, offline = read_wav(tmp_path / "s.wav")[0], read_wav(tmp_path / "o.wav")[0]
+    assert streamed.shape == offline.shape
+    assert np.abs(streamed - offline).max() <= 1 / 32767  # equal up to one 16-bit step of rounding

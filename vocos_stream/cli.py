@@ -35,20 +35,31 @@ def cmd_resynth(args: argparse.Namespace) -> int:
     print(banner, file=sys.stderr)
     audio, rate = read_wav(args.input)
     sr = vocos.config.sample_rate
-    audio = resample(audio, rate, sr)
-    batch = torch.from_numpy(audio)  # channels are processed as a batch
-    kwargs = {}
-    if vocos.config.feature_kind == "encodec":
-        kwargs["bandwidth_id"] = torch.tensor([vocos.config.bandwidth_id(args.bandwidth)])
+    batch = torch.from_numpy(resample(audio, rate, sr))  # channels are processed as a batch
     torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    out = vocos(batch, **kwargs)
-    elapsed = time.perf_counter() - start
+    if vocos.config.feature_kind == "encodec" or args.offline:
+        kwargs = {}
+        if vocos.config.feature_kind == "encodec":
+            kwargs["bandwidth_id"] = torch.tensor([vocos.config.bandwidth_id(args.bandwidth)])
+        start = time.perf_counter()
+        out = vocos(batch, **kwargs)
+        elapsed, how = time.perf_counter() - start, "offline"
+    else:
+        chunk = max(1, round(args.chunk_ms * sr / 1000))
+        stream = vocos.stream(input="audio", lookahead=args.lookahead)
+        pieces, start = [], time.perf_counter()
+        for i in range(0, batch.shape[1], chunk):  # as a live source would deliver it
+            pieces.append(stream.push(batch[:, i : i + chunk]))
+        pieces.append(stream.flush())
+        elapsed = time.perf_counter() - start
+        out = torch.cat(pieces, dim=1)
+        mode = "exact" if args.lookahead is None else f"lookahead {args.lookahead} frames"
+        how = f"streamed in {chunk}-sample pushes, {mode}, latency {1000 * stream.latency_samples / sr:.1f} ms"
     write_wav(args.output, out.numpy(), sr)
     seconds = out.shape[-1] / sr
     print(
-        f"wrote {args.output}: {seconds:.2f} s of audio in {elapsed:.3f} s "
-        f"(real-time factor {elapsed / max(seconds, 1e-9):.4f}, {args.threads} thread(s))"
+        f"wrote {args.output}: {seconds:.2f} s of audio in {elapsed:.3f} s ({how}; "
+        f"real-time factor {elapsed / max(seconds, 1e-9):.4f}, {args.threads} thread(s))"
     )
     return 0
 
@@ -65,12 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vocos-stream", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("resynth", help="copy-synthesis of a WAV file through the vocoder")
+    p = sub.add_parser("resynth", help="copy-synthesis of a WAV file, streamed through the vocoder")
     p.add_argument("input", help="input WAV file (any rate; resampled to the model's)")
     p.add_argument("output", help="output WAV file (16-bit PCM at the model's rate)")
     p.add_argument("--model", help="checkpoint directory or Hugging Face repo id")
     p.add_argument("--bandwidth", type=float, default=6.0, help="EnCodec bandwidth in kbps (EnCodec models)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--chunk-ms", type=float, default=10.0, help="audio per push when streaming (default 10 ms)")
+    p.add_argument("--lookahead", type=int, help="low-latency mode: frames of future context (default: exact)")
+    p.add_argument("--offline", action="store_true", help="decode the whole file at once instead of streaming")
     p.set_defaults(func=cmd_resynth)
 
     p = sub.add_parser("convert", help="save a checkpoint as config.json + model.safetensors for offline use")

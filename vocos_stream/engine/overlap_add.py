@@ -42,6 +42,13 @@ class StreamingISTFT:
         nonzero = torch.nonzero(window != 0)
         self.leading_zeros = int(nonzero[0]) if len(nonzero) else 0
         self.window_square = window.square()
+        self._envelopes: dict[int, torch.Tensor] = {}  # summed squared windows of m frames, by m
+
+    def _envelope(self, m: int) -> torch.Tensor:
+        if m not in self._envelopes:
+            square = self.window_square[None, :, None].expand(1, self.n_fft, m)
+            self._envelopes[m] = overlap_add(square, self.hop)[0]
+        return self._envelopes[m]
 
     def start(self, batch: int) -> OverlapAddState:
         w = self.istft.window
@@ -61,9 +68,9 @@ class StreamingISTFT:
         if m == 0:
             return
         frames = self.istft.frames(spec)
-        chunk = overlap_add(frames, self.hop)  # (B, (m-1)*hop + n_fft), starts at untrimmed state.frames*hop
-        square = self.window_square[None, :, None].expand(1, self.n_fft, m)
-        chunk_env = overlap_add(square, self.hop)[0]
+        # (B, (m-1)*hop + n_fft), starting at untrimmed sample state.frames * hop
+        chunk = frames[:, :, 0] if m == 1 else overlap_add(frames, self.hop)
+        chunk_env = self._envelope(m)
         begin = state.frames * self.hop
         end = begin + chunk.shape[-1]
         state.frames += m

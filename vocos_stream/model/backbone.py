@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 KERNEL_SIZE = 7
@@ -51,7 +52,8 @@ def apply_norm(norm: nn.Module, x: torch.Tensor, cond: torch.Tensor | None) -> t
         if cond is None:
             raise ValueError("this model is conditioned on the EnCodec bandwidth: pass bandwidth_id")
         return norm(x, cond)
-    return norm(x)
+    assert isinstance(norm, nn.LayerNorm)
+    return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
 
 
 class ConvNeXtBlock(nn.Module):
@@ -72,8 +74,11 @@ class ConvNeXtBlock(nn.Module):
 
     def pointwise(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """The per-frame part after the depthwise conv: ``(B, T, dim)`` -> ``(B, T, dim)`` (no residual)."""
+        # Functional calls: the streaming engine runs this for every push, where module-call overhead shows.
         x = apply_norm(self.norm, x, cond)
-        x = self.pwconv2(self.act(self.pwconv1(x)))
+        x = F.linear(
+            F.gelu(F.linear(x, self.pwconv1.weight, self.pwconv1.bias)), self.pwconv2.weight, self.pwconv2.bias
+        )
         return x if self.gamma is None else self.gamma * x
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
