@@ -73,3 +73,21 @@ def test_cli_streamed_resynth_equals_offline(tmp_path: Path) -> None:
     streamed, offline = read_wav(tmp_path / "s.wav")[0], read_wav(tmp_path / "o.wav")[0]
     assert streamed.shape == offline.shape
     assert np.abs(streamed - offline).max() <= 1 / 32767  # equal up to one 16-bit step of rounding
+
+
+def test_cli_default_is_the_builtin_vocoder_and_keeps_the_speech(tmp_path: Path, capsys: object) -> None:
+    speech = REPO / "data" / "speech" / "arctic_a0009.wav"
+    assert main(["resynth", str(speech), str(tmp_path / "b.wav")]) == 0
+    captured = capsys.readouterr()  # type: ignore[attr-defined]
+    assert "builtin vocoder" in captured.err and "real-time factor" in captured.out
+    import torch
+
+    from vocos_stream.features.mel import MelSpectrogramFeatures
+
+    mel = MelSpectrogramFeatures()
+    original, _ = read_wav(REPO / "data" / "speech" / "arctic_a0009_24k.wav")
+    out, rate = read_wav(tmp_path / "b.wav")
+    n = min(original.shape[1], out.shape[1])
+    mel_in, mel_out = mel(torch.from_numpy(original[:, :n])), mel(torch.from_numpy(out[:, :n]))
+    loud = mel_in > mel_in.max() - 8
+    assert rate == 24000 and (mel_in - mel_out)[loud].abs().mean() < 0.5

@@ -4,14 +4,18 @@ Importing this package loads torch and the model code only; optional back-ends (
 websockets) are imported where they are used.
 """
 
+from .builtin import BuiltinConfig, BuiltinVocoder
 from .checkpoint.files import CheckpointError
 from .config import ConfigError, VocosConfig, encodec_24khz_config, mel_24khz_config
+from .loading import load
 from .model.vocos import Vocos
 from .transformers_api import VocosModel, VocosProcessor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuiltinConfig",
+    "BuiltinVocoder",
     "CheckpointError",
     "ConfigError",
     "Vocos",
@@ -20,5 +24,6 @@ __all__ = [
     "VocosProcessor",
     "__version__",
     "encodec_24khz_config",
+    "load",
     "mel_24khz_config",
 ]

@@ -12,22 +12,26 @@ from collections.abc import Sequence
 
 import torch
 
+from .builtin.vocoder import BUILTIN_NAME, BuiltinVocoder
 from .checkpoint.files import CheckpointError
-from .config import ConfigError, mel_24khz_config
+from .config import ConfigError
 from .io.wav import read_wav, resample, write_wav
 from .model.vocos import Vocos
 
 
-def load_model(name: str | None, *, bandwidth: float | None = None) -> tuple[Vocos, str]:
-    """The model a user named, and a line saying what it is."""
-    if name is None:
-        torch.manual_seed(0)
-        return Vocos(mel_24khz_config()), (
-            "no --model given: using a RANDOMLY INITIALISED vocos-mel-24khz network, so the output is noise, not "
-            "speech. Pass --model with a checkpoint directory or hub id (e.g. charactr/vocos-mel-24khz)."
+def load_model(name: str | None) -> tuple[Vocos | BuiltinVocoder, str]:
+    """The vocoder a user named (the builtin one when none), and a line saying what it is."""
+    if name is None or name == BUILTIN_NAME:
+        vocoder = BuiltinVocoder()
+        c = vocoder.config
+        how = "no --model given, so" if name is None else "--model builtin:"
+        return vocoder, (
+            f"{how} using the builtin vocoder: streaming phase reconstruction (RTISI-LA with RTPGHI, look-ahead "
+            f"{c.lookahead} frames, {c.iterations} iterations) over vocos-mel-24khz's log-mel, no weights needed. "
+            "Pass --model DIR_OR_HUB_ID for a Vocos checkpoint, e.g. charactr/vocos-mel-24khz."
         )
     vocos = Vocos.from_pretrained(name)
-    return vocos, f"model: {name} ({vocos.config.feature_kind}, {vocos.config.sample_rate} Hz)"
+    return vocos, f"vocoder: Vocos {name} ({vocos.config.feature_kind} features, {vocos.config.sample_rate} Hz)"
 
 
 def cmd_resynth(args: argparse.Namespace) -> int:
@@ -79,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resynth", help="copy-synthesis of a WAV file, streamed through the vocoder")
     p.add_argument("input", help="input WAV file (any rate; resampled to the model's)")
     p.add_argument("output", help="output WAV file (16-bit PCM at the model's rate)")
-    p.add_argument("--model", help="checkpoint directory or Hugging Face repo id")
+    p.add_argument("--model", help="'builtin' (default: no weights) or a Vocos checkpoint directory / hub repo id")
     p.add_argument("--bandwidth", type=float, default=6.0, help="EnCodec bandwidth in kbps (EnCodec models)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--chunk-ms", type=float, default=10.0, help="audio per push when streaming (default 10 ms)")

@@ -31,8 +31,12 @@ class MelFrontendState:
 
 
 class StreamingMelFrontend:
-    def __init__(self, mel: MelSpectrogramFeatures) -> None:
+    """``per_frame=True`` computes each frame on its own, so its bits do not depend on how many frames a push
+    completes (batched matrix products may round differently); the phase-reconstruction vocoder needs that."""
+
+    def __init__(self, mel: MelSpectrogramFeatures, *, per_frame: bool = False) -> None:
         self.mel = mel
+        self.per_frame = per_frame
         self.pad, self.n_fft, self.hop = mel.pad, mel.n_fft, mel.hop_length
 
     def start(self, batch: int) -> MelFrontendState:
@@ -89,4 +93,6 @@ class StreamingMelFrontend:
             drop = min(keep_from, state.received) - state.offset
             state.buffer = state.buffer[:, drop:]
             state.offset += drop
+        if self.per_frame:
+            return torch.cat([self.mel.frames_to_log_mel(frames[:, i : i + 1]) for i in range(count)], dim=2)
         return self.mel.frames_to_log_mel(frames)
