@@ -91,3 +91,31 @@ def test_cli_default_is_the_builtin_vocoder_and_keeps_the_speech(tmp_path: Path,
     mel_in, mel_out = mel(torch.from_numpy(original[:, :n])), mel(torch.from_numpy(out[:, :n]))
     loud = mel_in > mel_in.max() - 8
     assert rate == 24000 and (mel_in - mel_out)[loud].abs().mean() < 0.5
+
+
+def test_streaming_tts_demo_runs(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, str(REPO / "demos" / "streaming_tts.py"), "--no-pace", "--out", str(tmp_path / "t.wav")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "builtin vocoder" in r.stderr and "time to first audio" in r.stdout
+    audio, rate = read_wav(tmp_path / "t.wav")
+    assert rate == 24000 and audio.shape[1] > 24000
+
+
+def test_random_checkpoint_tool_writes_a_loadable_hub_layout(tmp_path: Path) -> None:
+    for kind in ("mel", "encodec"):
+        r = subprocess.run(
+            [sys.executable, str(REPO / "tools" / "make_random_checkpoint.py"), kind, str(tmp_path / kind)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stderr
+        assert sorted(p.name for p in (tmp_path / kind).iterdir()) == ["config.yaml", "pytorch_model.bin"]
+        from vocos_stream import Vocos
+
+        assert Vocos.from_pretrained(tmp_path / kind).config.feature_kind == kind

@@ -26,8 +26,9 @@ def load_model(name: str | None) -> tuple[Vocos | BuiltinVocoder, str]:
         c = vocoder.config
         how = "no --model given, so" if name is None else "--model builtin:"
         return vocoder, (
-            f"{how} using the builtin vocoder: streaming phase reconstruction (RTISI-LA with RTPGHI, look-ahead "
-            f"{c.lookahead} frames, {c.iterations} iterations) over vocos-mel-24khz's log-mel, no weights needed. "
+            f"{how} using the builtin vocoder: streaming phase reconstruction (RTISI-LA, look-ahead "
+            f"{c.lookahead} frames, {c.iterations} iterations, {c.init} initial phase) over vocos-mel-24khz's "
+            "log-mel, no weights needed. "
             "Pass --model DIR_OR_HUB_ID for a Vocos checkpoint, e.g. charactr/vocos-mel-24khz."
         )
     vocos = Vocos.from_pretrained(name)

@@ -29,19 +29,20 @@ BUILTIN_NAME = "builtin"
 class BuiltinConfig:
     """Features exactly as vocos-mel-24khz; phase reconstruction settings (``lookahead`` in frames).
 
-    Defaults chosen by ``benchmarks/builtin_quality.py`` (README): RTPGHI initial phase, 2 frames of
-    look-ahead (latency 4 frames), 8 iterations."""
+    Defaults chosen by ``benchmarks/builtin_quality.py`` (README): 2 frames of look-ahead (latency 4 frames),
+    16 iterations, initial phase from the partial reconstruction (RTPGHI measured better only without
+    look-ahead)."""
 
     sample_rate: int = 24000
     n_fft: int = 1024
     hop_length: int = 256
     n_mels: int = 100
     lookahead: int = 2
-    iterations: int = 8
+    iterations: int = 16
     momentum: float = 0.9
     nnls_iterations: int = 0
     backend: str = "auto"  # per-frame kernels: "numba" (if installed), "numpy"
-    init: str = "rtpghi"  # initial phase of a new frame: "rtpghi" (phase gradients) or "rtisi" (overlap)
+    init: str = "rtisi"  # initial phase of a new frame: "rtisi" (overlap) or "rtpghi" (phase gradients)
     feature_kind: Literal["mel"] = "mel"
     padding: Literal["center"] = "center"
 

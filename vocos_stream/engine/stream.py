@@ -147,7 +147,7 @@ class VocosStream:
                 raise ValueError(
                     f"this stream's bandwidth uses {self.num_codebooks} codebooks, but the codes have {codes.shape[0]}"
                 )
-            state = self._start(codes.shape[1])
+            self._start(codes.shape[1])
             if codes.shape[-1] == 0:
                 return vocos.head.out.weight.new_zeros(codes.shape[1], vocos.config.input_channels, 0)
             return vocos.feature_extractor.embed(codes)
