@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .builtin.vocoder import BUILTIN_NAME, BuiltinVocoder
+from .builtin.vocoder import BUILTIN_NAME, BuiltinVocoder, PhaseStream
 from .checkpoint.files import CheckpointError
 from .config import ConfigError
 from .io.wav import read_wav, resample, write_wav
@@ -58,7 +58,10 @@ def cmd_resynth(args: argparse.Namespace) -> int:
         pieces.append(stream.flush())
         elapsed = time.perf_counter() - start
         out = torch.cat(pieces, dim=1)
-        mode = "exact" if args.lookahead is None else f"lookahead {args.lookahead} frames"
+        if isinstance(stream, PhaseStream):
+            mode = f"builtin, look-ahead {stream.algorithm.lookahead} frames"
+        else:
+            mode = "exact" if args.lookahead is None else f"lookahead {args.lookahead} frames"
         how = f"streamed in {chunk}-sample pushes, {mode}, latency {1000 * stream.latency_samples / sr:.1f} ms"
     write_wav(args.output, out.numpy(), sr)
     seconds = out.shape[-1] / sr
