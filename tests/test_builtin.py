@@ -170,6 +170,10 @@ def test_contract_errors_and_reuse(vocoder: BuiltinVocoder) -> None:
 
 
 def test_selectable_by_name() -> None:
+    from vocos_stream import CheckpointError, Vocos
+
+    with pytest.raises(CheckpointError, match=r"vocos_stream\.load\('builtin'\)"):
+        Vocos.from_pretrained("builtin")
     v = load("builtin")
     assert isinstance(v, BuiltinVocoder)
     assert load("builtin", lookahead=3).stream().latency_samples == 3 * 256 + 512

@@ -59,7 +59,7 @@ def assert_equal_offline(out: torch.Tensor, ref: torch.Tensor) -> None:
 
 
 chunkings = st.lists(st.integers(0, 64), min_size=1, max_size=12)
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -32,6 +32,11 @@ def resolve(
     if path.exists():
         return path
     name = str(name_or_path)
+    if name == "builtin":
+        raise CheckpointError(
+            "'builtin' names the builtin vocoder, which has no checkpoint: use vocos_stream.load('builtin') "
+            "or vocos_stream.BuiltinVocoder()"
+        )
     if name.count("/") != 1 or name.startswith((".", "/", "~")):
         raise CheckpointError(
             f"{name!r} is neither an existing directory nor a Hugging Face repo id like 'charactr/vocos-mel-24khz'"
