@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ..engine.contract import StreamBase
 from ..engine.mel_frontend import MelFrontendState, StreamingMelFrontend
 from ..features.mel import MelSpectrogramFeatures
 from ..model.head import trim_for_padding
@@ -118,14 +119,19 @@ class PhaseStreamState:
     frontend: MelFrontendState | None
     ended: bool = False
 
+    @property
+    def batch(self) -> int:
+        return int(self.rtisi.numerator.shape[0])
+
     def copy(self) -> PhaseStreamState:
         return PhaseStreamState(self.rtisi.copy(), None if self.frontend is None else self.frontend.copy(), self.ended)
 
 
-class PhaseStream:
+class PhaseStream(StreamBase[PhaseStreamState]):
     """One stream of the builtin vocoder (same contract as :class:`vocos_stream.engine.VocosStream`)."""
 
     def __init__(self, vocoder: BuiltinVocoder, *, input: str = "mel", lookahead: int | None = None) -> None:
+        super().__init__()
         if input not in ("mel", "features", "audio"):
             raise ValueError(f"the builtin vocoder takes input='mel' or 'audio', got {input!r}")
         if lookahead is not None and lookahead < 0:
@@ -136,8 +142,6 @@ class PhaseStream:
         # Phase retrieval is chaotic (a 1e-12 change of the input changes the output phases), so every input
         # frame is computed on its own: the same bits whatever the chunking.
         self.frontend = StreamingMelFrontend(vocoder.feature_extractor, per_frame=True) if input == "audio" else None
-        self.state: PhaseStreamState | None = None
-        self.batch: int | None = None
 
     @property
     def latency_samples(self) -> int:
@@ -149,33 +153,16 @@ class PhaseStream:
             latency += self.frontend.n_fft - self.frontend.pad - hop
         return latency
 
-    def reset(self) -> None:
-        self.state, self.batch = None, None
-
-    def snapshot(self) -> PhaseStreamState:
-        if self.state is None:
-            raise ValueError("nothing to snapshot: push something first")
-        return self.state.copy()
-
-    def restore(self, state: PhaseStreamState) -> None:
-        self.state, self.batch = state.copy(), state.rtisi.numerator.shape[0]
-
-    def _start(self, batch: int) -> PhaseStreamState:
-        if self.state is None:
-            fe = self.frontend.start(batch) if self.frontend is not None else None
-            self.state, self.batch = PhaseStreamState(self.algorithm.start(batch), fe), batch
-        elif batch != self.batch:
-            raise ValueError(f"this stream has batch size {self.batch}; got an input with batch size {batch}")
-        if self.state.ended:
-            raise ValueError("this stream was flushed; call reset() to start a new one")
-        return self.state
+    def new_state(self, batch: int) -> PhaseStreamState:
+        fe = self.frontend.start(batch) if self.frontend is not None else None
+        return PhaseStreamState(self.algorithm.start(batch), fe)
 
     @torch.inference_mode()
     def push(self, x: torch.Tensor) -> torch.Tensor:
         """Push log-mel ``(B, 100, t)`` or audio ``(B, n)``; return the final samples ``(B, n)``."""
         if self.frontend is not None:
             audio = _check_audio(x)
-            state = self._start(audio.shape[0])
+            state = self.started(audio.shape[0])
             assert state.frontend is not None
             mel = self.frontend.push(state.frontend, audio)
         else:
@@ -185,7 +172,7 @@ class PhaseStream:
                 raise ValueError(f"features must have shape (batch, {n_mels}, frames), got {shape}")
             if not bool(torch.isfinite(x).all()):
                 raise ValueError("features contain NaN or inf")
-            state = self._start(x.shape[0])
+            state = self.started(x.shape[0])
             mel = x
         return self._frames(state, mel)
 
@@ -199,14 +186,11 @@ class PhaseStream:
 
     @torch.inference_mode()
     def flush(self) -> torch.Tensor:
-        if self.state is None:
+        state = self.ending()
+        if state is None:
             return torch.zeros(1, 0)
-        state = self.state
-        if state.ended:
-            raise ValueError("this stream was already flushed; call reset() to start a new one")
         head = torch.zeros(state.rtisi.numerator.shape[0], 0)
         if self.frontend is not None and state.frontend is not None:
             head = self._frames(state, self.frontend.flush(state.frontend))
-        state.ended = True
         tail = torch.from_numpy(self.algorithm.flush(state.rtisi).astype(np.float32))
         return torch.cat([head, tail], dim=1)

@@ -18,6 +18,7 @@ import torch
 from ..features.codes import EncodecFeatures
 from ..features.mel import MelSpectrogramFeatures
 from .backbone import BackboneState, backbone_step
+from .contract import StreamBase
 from .mel_frontend import MelFrontendState, StreamingMelFrontend
 from .overlap_add import OverlapAddState, StreamingISTFT
 
@@ -37,6 +38,10 @@ class StreamState:
     frames: int = 0  # feature frames pushed into the backbone
     ended: bool = False
 
+    @property
+    def batch(self) -> int:
+        return int(self.ola.numerator.shape[0])
+
     def copy(self) -> StreamState:
         return replace(
             self,
@@ -46,7 +51,7 @@ class StreamState:
         )
 
 
-class VocosStream:
+class VocosStream(StreamBase[StreamState]):
     """One stream of a :class:`~vocos_stream.Vocos` model. Create it with ``vocos.stream(...)``.
 
     Inputs are shaped like the offline API: mel/features ``(B, C, t)``, codes ``(K, B, t)`` or ``(K, t)``,
@@ -61,6 +66,7 @@ class VocosStream:
         bandwidth_id: int | torch.Tensor | None = None,
         lookahead: int | None = None,
     ) -> None:
+        super().__init__()
         config = vocos.config
         self.vocos = vocos
         self.input: InputKind = input
@@ -86,8 +92,6 @@ class VocosStream:
         self.istft = StreamingISTFT(vocos.head.istft)
         mel = vocos.feature_extractor if input == "audio" else None
         self.frontend = StreamingMelFrontend(mel) if isinstance(mel, MelSpectrogramFeatures) else None
-        self.batch: int | None = None
-        self.state: StreamState | None = None
 
     # ----------------------------------------------------------------------------------------------- timing
     @property
@@ -108,31 +112,9 @@ class VocosStream:
         return latency
 
     # ----------------------------------------------------------------------------------------------- state
-    def reset(self) -> None:
-        """Forget everything; the next push starts a new stream (any batch size)."""
-        self.batch = None
-        self.state = None
-
-    def snapshot(self) -> StreamState:
-        """A copy of the current state; :meth:`restore` continues from it (e.g. to branch or retry)."""
-        if self.state is None:
-            raise ValueError("nothing to snapshot: push something first")
-        return self.state.copy()
-
-    def restore(self, state: StreamState) -> None:
-        self.state = state.copy()
-        self.batch = state.ola.numerator.shape[0]
-
-    def _start(self, batch: int) -> StreamState:
-        if self.state is None:
-            self.batch = batch
-            fe = self.frontend.start(batch) if self.frontend is not None else None
-            self.state = StreamState(BackboneState.start(self.vocos.backbone, batch), self.istft.start(batch), fe)
-        elif batch != self.batch:
-            raise ValueError(f"this stream has batch size {self.batch}; got an input with batch size {batch}")
-        if self.state.ended:
-            raise ValueError("this stream was flushed; call reset() to start a new one")
-        return self.state
+    def new_state(self, batch: int) -> StreamState:
+        fe = self.frontend.start(batch) if self.frontend is not None else None
+        return StreamState(BackboneState.start(self.vocos.backbone, batch), self.istft.start(batch), fe)
 
     # ----------------------------------------------------------------------------------------------- input
     def _features(self, x: torch.Tensor) -> torch.Tensor:
@@ -147,19 +129,19 @@ class VocosStream:
                 raise ValueError(
                     f"this stream's bandwidth uses {self.num_codebooks} codebooks, but the codes have {codes.shape[0]}"
                 )
-            self._start(codes.shape[1])
+            self.started(codes.shape[1])
             if codes.shape[-1] == 0:
                 return vocos.head.out.weight.new_zeros(codes.shape[1], vocos.config.input_channels, 0)
             return vocos.feature_extractor.embed(codes)
         if self.input == "audio":
             audio = vocos.check_audio(x)
-            state = self._start(audio.shape[0])
+            state = self.started(audio.shape[0])
             assert self.frontend is not None and state.frontend is not None
             return self.frontend.push(state.frontend, audio)
         if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[1] != vocos.config.input_channels:
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"features must have shape (batch, {vocos.config.input_channels}, frames), got {shape}")
-        self._start(x.shape[0])
+        self.started(x.shape[0])
         if x.shape[-1] == 0:
             return x.to(vocos.head.out.weight.dtype)
         return vocos.check_features(x)
@@ -182,16 +164,13 @@ class VocosStream:
     @torch.inference_mode()
     def flush(self) -> torch.Tensor:
         """End the stream: emit every remaining sample. Afterwards call :meth:`reset` to reuse the stream."""
-        if self.state is None:
+        state = self.ending()
+        if state is None:
             return self.vocos.head.out.weight.new_zeros(1, 0)
-        state = self.state
-        if state.ended:
-            raise ValueError("this stream was already flushed; call reset() to start a new one")
         tail = self.frontend.flush(state.frontend) if self.frontend is not None and state.frontend else None
         if tail is not None:
             self._advance(state, tail)
         self._advance(state, None)
-        state.ended = True
         return self.istft.emit(state.ola, self.istft.end_until(state.frames))
 
     def _advance(self, state: StreamState, features: torch.Tensor | None) -> None:
