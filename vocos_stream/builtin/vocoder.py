@@ -17,7 +17,7 @@ import torch
 
 from ..engine.contract import StreamBase
 from ..engine.mel_frontend import MelFrontendState, StreamingMelFrontend
-from ..features.mel import MelSpectrogramFeatures
+from ..features.mel import MelSpectrogramFeatures, check_audio
 from ..model.head import trim_for_padding
 from .kernels import get_kernels
 from .mel_inverse import MelInverter
@@ -104,15 +104,6 @@ class BuiltinVocoder:
         return torch.cat([stream.push(audio_input), stream.flush()], dim=1)
 
 
-def _check_audio(audio: torch.Tensor) -> torch.Tensor:
-    if not isinstance(audio, torch.Tensor) or audio.dim() != 2:
-        shape = tuple(audio.shape) if isinstance(audio, torch.Tensor) else type(audio).__name__
-        raise ValueError(f"audio must be a tensor of shape (batch, samples), got {shape}")
-    if not bool(torch.isfinite(audio).all()):
-        raise ValueError("audio contains NaN or inf")
-    return audio.float()
-
-
 @dataclass
 class PhaseStreamState:
     rtisi: RtisiState
@@ -161,7 +152,7 @@ class PhaseStream(StreamBase[PhaseStreamState]):
     def push(self, x: torch.Tensor) -> torch.Tensor:
         """Push log-mel ``(B, 100, t)`` or audio ``(B, n)``; return the final samples ``(B, n)``."""
         if self.frontend is not None:
-            audio = _check_audio(x)
+            audio = check_audio(x)
             state = self.started(audio.shape[0])
             assert state.frontend is not None
             mel = self.frontend.push(state.frontend, audio)

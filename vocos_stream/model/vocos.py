@@ -17,7 +17,7 @@ from ..checkpoint.files import find_files, load_weights, read_state_dict, write_
 from ..checkpoint.hub import resolve
 from ..config import VocosConfig
 from ..features.codes import EncodecFeatures, check_codes
-from ..features.mel import MelSpectrogramFeatures
+from ..features.mel import MelSpectrogramFeatures, check_audio
 from .backbone import VocosBackbone
 from .head import ISTFTHead
 
@@ -159,12 +159,7 @@ class Vocos(nn.Module):
         return features.to(self.head.out.weight.dtype)
 
     def check_audio(self, audio: torch.Tensor) -> torch.Tensor:
-        if not isinstance(audio, torch.Tensor) or audio.dim() != 2:
-            shape = tuple(audio.shape) if isinstance(audio, torch.Tensor) else type(audio).__name__
-            raise ValueError(f"audio must be a tensor of shape (batch, samples), got {shape}")
-        if not bool(torch.isfinite(audio).all()):
-            raise ValueError("audio contains NaN or inf")
-        return audio.to(self.head.out.weight.dtype)
+        return check_audio(audio, self.head.out.weight.dtype)
 
     # ------------------------------------------------------------------------------------------ inference
     @torch.inference_mode()
