@@ -17,7 +17,8 @@ import torch
 
 from ..engine.contract import StreamBase
 from ..engine.mel_frontend import MelFrontendState, StreamingMelFrontend
-from ..features.mel import MelSpectrogramFeatures, check_audio
+from ..features.checks import check_audio, check_features
+from ..features.mel import MelSpectrogramFeatures
 from ..model.head import trim_for_padding
 from .kernels import get_kernels
 from .mel_inverse import MelInverter
@@ -157,14 +158,8 @@ class PhaseStream(StreamBase[PhaseStreamState]):
             assert state.frontend is not None
             mel = self.frontend.push(state.frontend, audio)
         else:
-            n_mels = self.vocoder.config.n_mels
-            if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[1] != n_mels:
-                shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-                raise ValueError(f"features must have shape (batch, {n_mels}, frames), got {shape}")
-            if not bool(torch.isfinite(x).all()):
-                raise ValueError("features contain NaN or inf")
-            state = self.started(x.shape[0])
-            mel = x
+            mel = check_features(x, self.vocoder.config.n_mels, allow_empty=True)
+            state = self.started(mel.shape[0])
         return self._frames(state, mel)
 
     def _frames(self, state: PhaseStreamState, mel: torch.Tensor) -> torch.Tensor:
@@ -172,15 +167,14 @@ class PhaseStream(StreamBase[PhaseStreamState]):
         outs = [
             self.algorithm.push(state.rtisi, self.vocoder.inverter(frames[:, :, i])) for i in range(frames.shape[2])
         ]
-        batch = state.rtisi.numerator.shape[0]
-        return torch.from_numpy(np.concatenate([np.zeros((batch, 0)), *outs], axis=1).astype(np.float32))
+        return torch.from_numpy(np.concatenate([np.zeros((state.batch, 0)), *outs], axis=1).astype(np.float32))
 
     @torch.inference_mode()
     def flush(self) -> torch.Tensor:
         state = self.ending()
         if state is None:
             return torch.zeros(1, 0)
-        head = torch.zeros(state.rtisi.numerator.shape[0], 0)
+        head = torch.zeros(state.batch, 0)
         if self.frontend is not None and state.frontend is not None:
             head = self._frames(state, self.frontend.flush(state.frontend))
         tail = torch.from_numpy(self.algorithm.flush(state.rtisi).astype(np.float32))

@@ -130,21 +130,15 @@ class VocosStream(StreamBase[StreamState]):
                     f"this stream's bandwidth uses {self.num_codebooks} codebooks, but the codes have {codes.shape[0]}"
                 )
             self.started(codes.shape[1])
-            if codes.shape[-1] == 0:
-                return vocos.head.out.weight.new_zeros(codes.shape[1], vocos.config.input_channels, 0)
             return vocos.feature_extractor.embed(codes)
         if self.input == "audio":
             audio = vocos.check_audio(x)
             state = self.started(audio.shape[0])
             assert self.frontend is not None and state.frontend is not None
             return self.frontend.push(state.frontend, audio)
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[1] != vocos.config.input_channels:
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"features must have shape (batch, {vocos.config.input_channels}, frames), got {shape}")
-        self.started(x.shape[0])
-        if x.shape[-1] == 0:
-            return x.to(vocos.head.out.weight.dtype)
-        return vocos.check_features(x)
+        features = vocos.check_features(x, allow_empty=True)
+        self.started(features.shape[0])
+        return features
 
     # ----------------------------------------------------------------------------------------------- run
     @torch.inference_mode()
@@ -158,7 +152,7 @@ class VocosStream(StreamBase[StreamState]):
             return self.istft.emit(state.ola, self.istft.final_until(state.ola.frames))
         outputs = [self._emit_with_lookahead(state, features[..., i : i + 1]) for i in range(features.shape[-1])]
         if not outputs:
-            return state.ola.numerator.new_zeros(state.ola.numerator.shape[0], 0)
+            return state.ola.numerator.new_zeros(state.batch, 0)
         return torch.cat(outputs, dim=1)
 
     @torch.inference_mode()
@@ -177,7 +171,7 @@ class VocosStream(StreamBase[StreamState]):
         """Run features (or the end of stream, for None) through the backbone into the overlap-add."""
         vocos = self.vocos
         if features is None:
-            empty = vocos.head.out.weight.new_zeros(state.ola.numerator.shape[0], vocos.config.input_channels, 0)
+            empty = vocos.head.out.weight.new_zeros(state.batch, vocos.config.input_channels, 0)
             hidden = backbone_step(vocos.backbone, state.backbone, empty, self.cond, end=True)
         else:
             state.frames += features.shape[-1]
@@ -193,7 +187,7 @@ class VocosStream(StreamBase[StreamState]):
         known = state.frames - self.lookahead  # spectrum frames 0..known-1 are used for this emission
         until = self.istft.final_until(known)
         if until <= state.ola.start:
-            return state.ola.numerator.new_zeros(state.ola.numerator.shape[0], 0)
+            return state.ola.numerator.new_zeros(state.batch, 0)
         guess = state.backbone.copy()
         empty = frame.new_zeros(frame.shape[0], frame.shape[1], 0)
         hidden = backbone_step(self.vocos.backbone, guess, empty, self.cond, end=True)

@@ -40,16 +40,6 @@ def htk_mel_filterbank(
     return torch.clamp(torch.minimum(down, up), min=0.0)
 
 
-def check_audio(audio: object, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Audio for any vocoder here: a finite tensor of shape ``(batch, samples)``, returned as ``dtype``."""
-    if not isinstance(audio, torch.Tensor) or audio.dim() != 2:
-        shape = tuple(audio.shape) if isinstance(audio, torch.Tensor) else type(audio).__name__
-        raise ValueError(f"audio must be a tensor of shape (batch, samples), got {shape}")
-    if not bool(torch.isfinite(audio).all()):
-        raise ValueError("audio contains NaN or inf")
-    return audio.to(dtype)
-
-
 class MelSpectrogramFeatures(nn.Module):
     """Audio ``(B, L)`` float in [-1, 1] at ``sample_rate`` -> log-mel ``(B, n_mels, T)``.
 

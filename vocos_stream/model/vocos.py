@@ -16,8 +16,9 @@ from torch import nn
 from ..checkpoint.files import find_files, load_weights, read_state_dict, write_checkpoint
 from ..checkpoint.hub import resolve
 from ..config import VocosConfig
+from ..features.checks import check_audio, check_features
 from ..features.codes import EncodecFeatures, check_codes
-from ..features.mel import MelSpectrogramFeatures, check_audio
+from ..features.mel import MelSpectrogramFeatures
 from .backbone import VocosBackbone
 from .head import ISTFTHead
 
@@ -141,22 +142,10 @@ class Vocos(nn.Module):
             raise ValueError(f"bandwidth_id must be in 0..{self.config.adanorm_num_embeddings - 1}, got {ids.tolist()}")
         return ids.to(self.head.out.weight.device)
 
-    def check_features(self, features: torch.Tensor) -> torch.Tensor:
-        if not isinstance(features, torch.Tensor) or features.dim() != 3:
-            shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
-            raise ValueError(
-                f"features must be a tensor of shape (batch, {self.config.input_channels}, frames), got {shape}"
-            )
-        if features.shape[1] != self.config.input_channels:
-            raise ValueError(
-                f"features have {features.shape[1]} channels but this model takes {self.config.input_channels} "
-                f"(shape must be (batch, channels, frames))"
-            )
-        if features.shape[-1] < 1:
-            raise ValueError("features hold no frames")
-        if not bool(torch.isfinite(features).all()):
-            raise ValueError("features contain NaN or inf")
-        return features.to(self.head.out.weight.dtype)
+    def check_features(self, features: torch.Tensor, *, allow_empty: bool = False) -> torch.Tensor:
+        return check_features(
+            features, self.config.input_channels, allow_empty=allow_empty, dtype=self.head.out.weight.dtype
+        )
 
     def check_audio(self, audio: torch.Tensor) -> torch.Tensor:
         return check_audio(audio, self.head.out.weight.dtype)
