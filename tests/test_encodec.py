@@ -75,10 +75,16 @@ def test_encodec_imports_without_torchaudio_and_leaves_no_placeholder(tmp_path: 
     assert out == "True False"
 
 
+def site_with_torchaudio(tmp_path: Path, init: str) -> Path:
+    """A folder for sys.path holding a stand-in torchaudio package whose __init__ is ``init``."""
+    site = tmp_path / "site"
+    (site / "torchaudio").mkdir(parents=True)
+    (site / "torchaudio" / "__init__.py").write_text(init)
+    return site
+
+
 def test_a_real_torchaudio_is_not_shadowed(tmp_path: Path) -> None:
-    fake = tmp_path / "site"
-    (fake / "torchaudio").mkdir(parents=True)
-    (fake / "torchaudio" / "__init__.py").write_text("REAL = True\n")
+    fake = site_with_torchaudio(tmp_path, "REAL = True\n")
     out = run(
         """
         import sys
@@ -94,9 +100,7 @@ def test_a_real_torchaudio_is_not_shadowed(tmp_path: Path) -> None:
 
 
 def test_a_broken_torchaudio_is_bypassed(tmp_path: Path) -> None:
-    fake = tmp_path / "site"
-    (fake / "torchaudio").mkdir(parents=True)
-    (fake / "torchaudio" / "__init__.py").write_text("raise OSError('undefined symbol: _ZN3c10...')\n")
+    fake = site_with_torchaudio(tmp_path, "raise OSError('undefined symbol: _ZN3c10...')\n")
     out = run(
         """
         import sys
