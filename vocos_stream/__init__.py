@@ -7,6 +7,7 @@ websockets) are imported where they are used.
 from .builtin import BuiltinConfig, BuiltinVocoder
 from .checkpoint.files import CheckpointError
 from .config import ConfigError, VocosConfig, encodec_24khz_config, mel_24khz_config
+from .engine.pool import StreamPool
 from .loading import load
 from .model.vocos import Vocos
 from .transformers_api import VocosModel, VocosProcessor
@@ -18,6 +19,7 @@ __all__ = [
     "BuiltinVocoder",
     "CheckpointError",
     "ConfigError",
+    "StreamPool",
     "Vocos",
     "VocosConfig",
     "VocosModel",
