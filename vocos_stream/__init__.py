@@ -9,7 +9,7 @@ from .checkpoint.files import CheckpointError
 from .config import ConfigError, VocosConfig, encodec_24khz_config, mel_24khz_config
 from .loading import load
 from .model.vocos import Vocos
-from .transformers_api import VocosModel, VocosProcessor
+from .transformers import VocosModel, VocosProcessor
 
 __version__ = "0.1.0"
 
