@@ -192,3 +192,15 @@ def test_stream_reaches_the_engine(name: str, tmp_path: Path) -> None:
     assert streamed.shape == offline.shape
     assert (streamed - offline).abs().max().item() <= 1e-5
     assert s.latency_samples == reference.latency_samples
+
+
+def test_stream_with_another_kernel_size() -> None:
+    """The PR testers' kernel 3 (padding 1): the engine streams it exactly too (its receptive field is 1 frame per
+    layer)."""
+    model = VocosModel(VocosConfig(**MEL_KWARGS))
+    features = floats(1, 100, 23)
+    s = model.stream(input="mel")
+    assert s.receptive_field == 1 + MEL_KWARGS["num_layers"]
+    streamed = torch.cat([s.push(features[..., i : i + 3]) for i in range(0, 23, 3)] + [s.flush()], dim=-1)
+    offline = model(features)
+    assert streamed.shape == offline.shape and (streamed - offline).abs().max().item() <= 1e-5
