@@ -67,7 +67,8 @@ class VocosProcessor:
             config, variant = vocos.config, vocos.config.feature_kind
             if isinstance(vocos.feature_extractor, EncodecFeatures):
                 codebooks = vocos.feature_extractor.codebook_weights.detach()
-                audio_tokenizer = audio_tokenizer or vocos.feature_extractor.tokenizer
+                if audio_tokenizer is None:
+                    audio_tokenizer = vocos.feature_extractor.tokenizer
                 feature_extractor = VocosFeatureExtractor(sampling_rate=config.sample_rate)
             else:
                 feature_extractor = VocosFeatureExtractor.from_internal(config)
