@@ -10,7 +10,7 @@ from .config import ConfigError, VocosConfig, encodec_24khz_config, mel_24khz_co
 from .engine.pool import StreamPool
 from .loading import load
 from .model.vocos import Vocos
-from .transformers_api import VocosModel, VocosProcessor
+from .transformers import VocosModel, VocosProcessor
 
 __version__ = "0.1.0"
 

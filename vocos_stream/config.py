@@ -59,6 +59,8 @@ class VocosConfig:
     num_layers: int = 8
     layer_scale_init_value: float | None = None
     adanorm_num_embeddings: int | None = None
+    kernel_size: int = 7  # embed and depthwise convs, zero-padded by (kernel_size - 1) // 2 ("same")
+    layer_norm_eps: float = 1e-6
     # ISTFT head.
     n_fft: int = 1024
     hop_length: int = 256
@@ -75,6 +77,8 @@ class VocosConfig:
         for name in ("sample_rate", "n_mels", "input_channels", "dim", "intermediate_dim", "num_layers", "n_fft"):
             if int(getattr(self, name)) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd and positive (a 'same' convolution), got {self.kernel_size}")
         if not 0 < self.hop_length <= self.n_fft:
             raise ConfigError(f"hop_length must be in (0, n_fft={self.n_fft}], got {self.hop_length}")
         if self.feature_kind == "mel" and self.input_channels != self.n_mels:
@@ -236,23 +240,36 @@ def _first(d: Mapping[str, Any], *names: str, default: Any = None) -> Any:
 
 
 def _from_transformers(d: Mapping[str, Any]) -> VocosConfig:
-    """Parse a transformers-style ``config.json`` (``VocosConfig`` / ``VocosWithEncodecConfig``)."""
-    input_channels = _first(d, "input_channels", "n_mels", "num_mel_bins", "feature_size")
+    """Parse a transformers-style ``config.json``: every revision of the transformers Vocos port
+    (``vocos`` / ``vocos_with_encodec`` / ``vocos_encodec`` model types, old and new field names)."""
+    input_channels = _first(d, "input_channels", "n_mels", "num_mel_bins", "feature_size", "codebook_dim")
     dim = _first(d, "dim", "hidden_size", "hidden_dim")
     if input_channels is None or dim is None:
         raise ConfigError(
-            "config.json does not look like a Vocos config: it needs input_channels (or n_mels) and dim "
-            "(or hidden_size)"
+            "config.json does not look like a Vocos config: it needs input_channels (or n_mels, or codebook_dim) "
+            "and dim (or hidden_size)"
         )
     model_type = str(d.get("model_type", ""))
     encodec_type = "encodec" in model_type or "encodec_config" in d
-    # The published EnCodec variant conditions every norm on the bandwidth; older configs leave that implicit.
-    use_ada = bool(_first(d, "use_adaptive_norm", default=encodec_type)) or d.get("adanorm_num_embeddings") is not None
+    # The published EnCodec variant conditions every norm on the bandwidth; older configs leave that implicit, and
+    # the latest ("vocos_encodec") always does, whatever a stray use_adaptive_norm says.
+    use_ada = (
+        model_type == "vocos_encodec"
+        or bool(_first(d, "use_adaptive_norm", default=encodec_type))
+        or d.get("adanorm_num_embeddings") is not None
+    )
     is_encodec = encodec_type or use_ada
     bandwidths = tuple(float(b) for b in _first(d, "bandwidths", default=(1.5, 3.0, 6.0, 12.0)))
     kernel = int(_first(d, "kernel_size", default=7))
-    if kernel != 7 or int(_first(d, "padding", default=3)) != 3:
-        raise ConfigError("only kernel_size 7 with padding 3 is supported (the Vocos architecture)")
+    conv_padding = d.get("padding")  # the conv padding in the transformers configs (an int), not the ISTFT's
+    if isinstance(conv_padding, int) and not isinstance(conv_padding, bool) and conv_padding != (kernel - 1) // 2:
+        raise ConfigError(
+            f"padding {conv_padding} with kernel_size {kernel} would change the number of frames; Vocos convolutions "
+            f"keep it: use padding {(kernel - 1) // 2}"
+        )
+    activation = _first(d, "hidden_act", default="gelu")
+    if activation != "gelu":
+        raise ConfigError(f"hidden_act {activation!r} is not supported; Vocos uses 'gelu'")
     layer_scale = _first(d, "layer_scale_init_value")
     n_fft = int(_first(d, "n_fft", default=1280 if is_encodec else 1024))
     hop = int(_first(d, "hop_length", "hop_size", default=320 if is_encodec else 256))
@@ -265,7 +282,7 @@ def _from_transformers(d: Mapping[str, Any]) -> VocosConfig:
         if is_encodec
         else {"n_mels": int(input_channels), "mel_n_fft": n_fft, "mel_hop_length": hop, "mel_padding": padding}
     )
-    return VocosConfig(
+    config = VocosConfig(
         feature_kind="encodec" if is_encodec else "mel",
         sample_rate=int(_first(d, "sampling_rate", "sample_rate", default=24000)),
         **mel,
@@ -279,7 +296,17 @@ def _from_transformers(d: Mapping[str, Any]) -> VocosConfig:
         n_fft=n_fft,
         hop_length=hop,
         padding=padding,
+        kernel_size=kernel,
+        layer_norm_eps=float(_first(d, "layer_norm_eps", default=1e-6)),
     )
+    rows = d.get("num_quantizers")  # "vocos_encodec": rows of the stacked codebooks, 1024 per codebook
+    if is_encodec and rows is not None and int(rows) != config.num_codebooks * ENCODEC_CODEBOOK_SIZE:
+        raise ConfigError(
+            f"num_quantizers {rows} does not match the bandwidths {list(bandwidths)}: the largest needs "
+            f"{config.num_codebooks} codebooks of {ENCODEC_CODEBOOK_SIZE} rows = "
+            f"{config.num_codebooks * ENCODEC_CODEBOOK_SIZE}"
+        )
+    return config
 
 
 __all__ = [

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from .files import CONFIG_FILES, CheckpointError
 
-_HUB_FILES = [*CONFIG_FILES, "model.safetensors", "pytorch_model.bin", "preprocessor_config.json"]
+_HUB_FILES = [
+    *CONFIG_FILES,
+    "model.safetensors",
+    "pytorch_model.bin",
+    "preprocessor_config.json",
+    # transformers processors: the EnCodec audio tokenizer they name (its codebooks, for some checkpoints)
+    "processor_config.json",
+    "audio_tokenizer_config.json",
+    "audio_tokenizer/*",
+]
 
 
 def resolve(

@@ -13,6 +13,8 @@ Licence note: the encodec package and its weights are CC-BY-NC 4.0 (non-commerci
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -20,6 +22,14 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from .encodec_layout import (
+    check_transformers_config,
+    is_transformers_layout,
+    to_package_layout,
+    to_transformers_layout,
+    transformers_config,
+)
 
 _PLACEHOLDER_NAME = "torchaudio"
 
@@ -72,29 +82,68 @@ class EncodecTokenizer(nn.Module):
 
     model: Any  # encodec.EncodecModel (an untyped package)
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, name_or_path: str | None = None) -> None:
         super().__init__()
         self.model = model.eval()
+        #: Where the weights came from (a hub id or a directory), ``None`` if unknown; processors save this reference.
+        self.name_or_path = name_or_path
         for p in self.model.parameters():
             p.requires_grad_(False)
 
     @classmethod
-    def from_pretrained(cls, checkpoint: str | Path | None = None) -> EncodecTokenizer:
+    def from_pretrained(cls, checkpoint: str | os.PathLike[str] | None = None) -> EncodecTokenizer:
         """The published EnCodec 24 kHz weights.
 
         ``checkpoint=None`` lets the encodec package download them (its own torch.hub cache, needs the
-        network once); a path loads a local ``encodec_24khz-d7cc33bc.th`` (state dict) without network.
+        network once); a path loads a local ``encodec_24khz-d7cc33bc.th`` (state dict) without network; a
+        directory (or hub id such as ``facebook/encodec_24khz``) in transformers' ``EncodecModel`` layout
+        (``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``) is mapped onto the package's model.
         """
         encodec = import_encodec()
         if checkpoint is None:
             return cls(encodec.EncodecModel.encodec_model_24khz(pretrained=True))
         path = Path(checkpoint)
+        if not path.exists() and str(checkpoint).count("/") == 1 and not str(checkpoint).startswith((".", "/", "~")):
+            from ..checkpoint.hub import resolve
+
+            path = resolve(str(checkpoint))
+        if path.is_dir():
+            return cls._from_directory(path, name_or_path=str(checkpoint))
         if not path.is_file():
             raise FileNotFoundError(f"EnCodec checkpoint {path} does not exist")
         model = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
-        return cls(model)
+        return cls(model, name_or_path=str(checkpoint))
+
+    @classmethod
+    def _from_directory(cls, directory: Path, name_or_path: str) -> EncodecTokenizer:
+        from ..checkpoint.files import WEIGHT_FILES, read_state_dict
+
+        check_transformers_config(directory)
+        weights = next((directory / f for f in WEIGHT_FILES if (directory / f).is_file()), None)
+        if weights is None:
+            raise FileNotFoundError(f"{directory} holds no EnCodec weights (one of {list(WEIGHT_FILES)})")
+        model = import_encodec().EncodecModel.encodec_model_24khz(pretrained=False)
+        state = read_state_dict(weights)
+        if is_transformers_layout(state):
+            state = to_package_layout(state, set(model.state_dict()))
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            raise ValueError(f"{weights} does not hold EnCodec 24 kHz weights: {e}") from e
+        return cls(model, name_or_path=name_or_path)
+
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` in transformers' ``EncodecModel`` layout."""
+        from safetensors.torch import save_file
+
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(transformers_config(), indent=2) + "\n", encoding="utf-8")
+        state = {k: v.detach().cpu().contiguous() for k, v in to_transformers_layout(self.model.state_dict()).items()}
+        save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
+        return path
 
     @classmethod
     def random(cls, seed: int = 0) -> EncodecTokenizer:
@@ -122,7 +171,46 @@ class EncodecTokenizer(nn.Module):
         emb = self.model.encoder(audio.unsqueeze(1))
         return self.model.quantizer.encode(emb, self.model.frame_rate, self.model.bandwidth)
 
+    # transformers' EncodecModel interface, which the transformers Vocos processors (and their tests) call, so that
+    # this tokenizer and a transformers EncodecModel are interchangeable there.
+    @property
+    def encoder(self) -> nn.Module:
+        """Audio ``(B, 1, n)`` -> embeddings ``(B, 128, ceil(n / 320))``."""
+        return self.model.encoder  # type: ignore[no-any-return]
+
+    @property
+    def quantizer(self) -> QuantizerView:
+        return QuantizerView(self.model)
+
     def codebooks(self, num_codebooks: int) -> torch.Tensor:
         """The first ``num_codebooks`` codebooks stacked: ``(num_codebooks * 1024, 128)``."""
         layers = self.model.quantizer.vq.layers[:num_codebooks]
         return torch.cat([layer.codebook for layer in layers], dim=0)
+
+
+class _Codebook:
+    def __init__(self, embed: torch.Tensor) -> None:
+        self.embed = embed
+
+
+class _QuantizerLayer:
+    def __init__(self, embed: torch.Tensor) -> None:
+        self.codebook = _Codebook(embed)
+
+
+class QuantizerView:
+    """The residual vector quantizer of an ``encodec`` package model, with transformers' ``EncodecModel.quantizer``
+    methods: ``encode(embeddings, bandwidth=...)`` -> codes ``(K, B, T)``, ``get_num_quantizers_for_bandwidth``,
+    ``codebook_size`` and ``layers[k].codebook.embed`` ``(1024, 128)``."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.codebook_size = int(model.quantizer.bins)
+        self.layers = [_QuantizerLayer(layer.codebook) for layer in model.quantizer.vq.layers]
+
+    def get_num_quantizers_for_bandwidth(self, bandwidth: float | None = None) -> int:
+        return int(self._model.quantizer.get_num_quantizers_for_bandwidth(self._model.frame_rate, bandwidth))
+
+    @torch.no_grad()
+    def encode(self, embeddings: torch.Tensor, bandwidth: float | None = None) -> torch.Tensor:
+        return self._model.quantizer.encode(embeddings, self._model.frame_rate, bandwidth)  # type: ignore[no-any-return]

@@ -3,8 +3,9 @@
 Parameter names follow the original vocos 0.1.0 layout (``embed``, ``norm``, ``convnext.N.{dwconv, norm,
 pwconv1, pwconv2, gamma}``, ``final_layer_norm``), so its checkpoints load without renaming.
 
-Only ``embed`` and each block's ``dwconv`` mix frames (kernel 7, zero padding 3): an output frame depends on
-input frames t-3(1+num_layers) .. t+3(1+num_layers), i.e. +-27 frames for 8 layers.
+Only ``embed`` and each block's ``dwconv`` mix frames (kernel k = 7, zero padding p = 3 in the published models;
+any odd k with p = (k-1)/2): an output frame depends on input frames t-p(1+num_layers) .. t+p(1+num_layers),
+i.e. +-27 frames for 8 layers of kernel 7.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 KERNEL_SIZE = 7
-CONV_PADDING = 3
 LAYER_NORM_EPS = 1e-6
 
 
@@ -40,10 +40,10 @@ class AdaLayerNorm(nn.Module):
         return x * self.scale(cond).unsqueeze(-2) + self.shift(cond).unsqueeze(-2)
 
 
-def make_norm(dim: int, adanorm_num_embeddings: int | None) -> nn.Module:
+def make_norm(dim: int, adanorm_num_embeddings: int | None, eps: float = LAYER_NORM_EPS) -> nn.Module:
     if adanorm_num_embeddings:
-        return AdaLayerNorm(adanorm_num_embeddings, dim)
-    return nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        return AdaLayerNorm(adanorm_num_embeddings, dim, eps)
+    return nn.LayerNorm(dim, eps=eps)
 
 
 def apply_norm(norm: nn.Module, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
@@ -62,11 +62,17 @@ class ConvNeXtBlock(nn.Module):
     gamma: nn.Parameter | None
 
     def __init__(
-        self, dim: int, intermediate_dim: int, layer_scale_init_value: float, adanorm_num_embeddings: int | None
+        self,
+        dim: int,
+        intermediate_dim: int,
+        layer_scale_init_value: float,
+        adanorm_num_embeddings: int | None,
+        kernel_size: int = KERNEL_SIZE,
+        eps: float = LAYER_NORM_EPS,
     ) -> None:
         super().__init__()
-        self.dwconv = nn.Conv1d(dim, dim, KERNEL_SIZE, padding=CONV_PADDING, groups=dim)
-        self.norm = make_norm(dim, adanorm_num_embeddings)
+        self.dwconv = nn.Conv1d(dim, dim, kernel_size, padding=(kernel_size - 1) // 2, groups=dim)
+        self.norm = make_norm(dim, adanorm_num_embeddings, eps)
         self.pwconv1 = nn.Linear(dim, intermediate_dim)
         self.act = nn.GELU()
         self.pwconv2 = nn.Linear(intermediate_dim, dim)
@@ -97,16 +103,20 @@ class VocosBackbone(nn.Module):
         num_layers: int,
         layer_scale_init_value: float | None = None,
         adanorm_num_embeddings: int | None = None,
+        kernel_size: int = KERNEL_SIZE,
+        eps: float = LAYER_NORM_EPS,
     ) -> None:
         super().__init__()
         self.input_channels = input_channels
-        self.embed = nn.Conv1d(input_channels, dim, KERNEL_SIZE, padding=CONV_PADDING)
-        self.norm = make_norm(dim, adanorm_num_embeddings)
+        self.conv_padding = (kernel_size - 1) // 2
+        self.embed = nn.Conv1d(input_channels, dim, kernel_size, padding=self.conv_padding)
+        self.norm = make_norm(dim, adanorm_num_embeddings, eps)
         scale = layer_scale_init_value or 1 / num_layers
         self.convnext = nn.ModuleList(
-            ConvNeXtBlock(dim, intermediate_dim, scale, adanorm_num_embeddings) for _ in range(num_layers)
+            ConvNeXtBlock(dim, intermediate_dim, scale, adanorm_num_embeddings, kernel_size, eps)
+            for _ in range(num_layers)
         )
-        self.final_layer_norm = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.final_layer_norm = nn.LayerNorm(dim, eps=eps)
         self.apply(_init_weights)
 
     @property
@@ -115,8 +125,8 @@ class VocosBackbone(nn.Module):
 
     @property
     def receptive_field(self) -> int:
-        """Frames of context needed on each side of an output frame (27 for 8 layers)."""
-        return CONV_PADDING * (1 + len(self.convnext))
+        """Frames of context needed on each side of an output frame (27 for 8 layers of kernel 7)."""
+        return self.conv_padding * (1 + len(self.convnext))
 
     def forward(self, x: torch.Tensor, bandwidth_id: torch.Tensor | None = None) -> torch.Tensor:
         x = self.embed(x)

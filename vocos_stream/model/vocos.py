@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from ..checkpoint.audio_tokenizer import complete_codebooks
 from ..checkpoint.files import find_files, load_weights, read_state_dict, write_checkpoint
 from ..checkpoint.hub import resolve
 from ..config import VocosConfig
@@ -52,6 +53,8 @@ class Vocos(nn.Module):
             config.num_layers,
             config.layer_scale_init_value,
             config.adanorm_num_embeddings,
+            config.kernel_size,
+            config.layer_norm_eps,
         )
         self.head = ISTFTHead(config.dim, config.n_fft, config.hop_length, config.padding)
         self.eval()
@@ -71,9 +74,11 @@ class Vocos(nn.Module):
         """Load a checkpoint from a local directory or a Hugging Face hub repo id.
 
         Reads ``config.json`` or ``config.yaml`` and ``model.safetensors`` or ``pytorch_model.bin`` in the
-        original or the transformers-style key layout. ``encodec`` (EnCodec models only) gives the network used
-        for audio -> codes: an :class:`EncodecTokenizer` or the path of EnCodec's ``.th`` weights; without it the
-        published weights are fetched by the encodec package when audio is first encoded.
+        original or any transformers-style key layout (EnCodec codebooks missing from the weights come from the
+        EnCodec model the directory names, see :mod:`vocos_stream.checkpoint.audio_tokenizer`). ``encodec``
+        (EnCodec models only) gives the network used for audio -> codes (and those codebooks): an
+        :class:`EncodecTokenizer` or the path of EnCodec's ``.th`` weights or directory; without it the published
+        weights are fetched by the encodec package when audio is first encoded.
         """
         directory = resolve(
             repo_id, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
@@ -81,7 +86,8 @@ class Vocos(nn.Module):
         config_path, weights_path = find_files(directory)
         config = VocosConfig.from_file(config_path)
         model = cls(config)
-        load_weights(model, read_state_dict(weights_path), config, str(weights_path))
+        state = complete_codebooks(read_state_dict(weights_path), config, directory, str(weights_path), encodec)
+        load_weights(model, state, config, str(weights_path))
         if encodec is not None:
             model.set_encodec(encodec)
         return model.eval()
