@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections import deque
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from ..engine.pool import StepMetrics, StreamPool
 from .http import STATIC_DIR, make_process_request
@@ -51,8 +53,10 @@ class Limits:
     ``idle_timeout_s`` (nothing received or sent), ``max_session_s``. Input: ``max_message_bytes`` (a larger
     message closes the connection with 1009), ``max_queue`` (received messages buffered per connection before
     the server stops reading it), ``max_pending_s`` (input queued for compute per stream). Output:
-    ``max_backlog_s`` (unsent audio per session before the server stops taking its input), ``send_timeout_s``
-    (a client that takes nothing for this long while output waits is disconnected, 1008). Closing:
+    ``max_backlog_s`` (unsent audio plus not yet computed input per session before the server stops taking
+    its input), ``send_timeout_s`` (a client that takes nothing for this long while output waits is
+    disconnected, 1008), ``send_buffer_bytes`` (the kernel's send buffer per connection, SO_SNDBUF; None:
+    the system's autotuned default, up to megabytes). Closing:
     ``close_timeout_s`` (websocket closing handshake), ``shutdown_timeout_s`` (flushing live streams).
     Keepalive: ``ping_interval_s`` (None: off).
     """
@@ -65,6 +69,7 @@ class Limits:
     max_pending_s: float = 2.0
     max_backlog_s: float = 4.0
     send_timeout_s: float = 10.0
+    send_buffer_bytes: int | None = 2**18
     close_timeout_s: float = 5.0
     shutdown_timeout_s: float = 10.0
     ping_interval_s: float | None = 20.0
@@ -72,7 +77,7 @@ class Limits:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if value is None and field.name == "ping_interval_s":
+            if value is None and field.name in ("ping_interval_s", "send_buffer_bytes"):
                 continue
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{field.name} must be positive, got {value!r}")
@@ -100,7 +105,8 @@ class AudioServer:
     loopback only; binding elsewhere is explicit), ``port`` (0: any free port, see :attr:`port`), ``token``
     (bearer token, None: no auth); ``limits`` (:class:`Limits`); compute: ``threads`` (torch threads of the
     pool's worker), ``engine`` (the pool's :class:`~vocos_stream.engine.step.StepEngine`; default: the best
-    for the vocoder); ``static_dir`` (files of the browser page, served at ``/``).
+    for the vocoder), ``warmup`` (run a short stream of each input kind through the pool before listening, so
+    the first client does not pay for compilation); ``static_dir`` (files of the browser page, served at ``/``).
     """
 
     def __init__(
@@ -115,6 +121,7 @@ class AudioServer:
         threads: int = 1,
         engine: StepEngine | None = None,
         static_dir: Path = STATIC_DIR,
+        warmup: bool = True,
     ) -> None:
         self.vocoder = vocoder
         self.model_name = model_name
@@ -123,6 +130,7 @@ class AudioServer:
         self.token = token or None
         self.limits = limits or Limits()
         self.static_dir = static_dir
+        self.warmup = warmup
         config = vocoder.config
         self.sample_rate = int(config.sample_rate)
         self.encodec = getattr(config, "feature_kind", "mel") == "encodec"
@@ -147,8 +155,11 @@ class AudioServer:
 
     # ------------------------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        """Warm the model up (a first stream compiles kernels: seconds for the builtin), then bind."""
         from websockets.asyncio.server import serve
 
+        if self.warmup:
+            await asyncio.get_running_loop().run_in_executor(None, self._warm_up)
         self._closed = asyncio.Event()
         self._sessions_gone = asyncio.Event()
         self._sessions_gone.set()
@@ -170,6 +181,24 @@ class AudioServer:
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("listening on %s", self.url)
+
+    def _warm_up(self) -> None:
+        for kind in ("codes",) if self.encodec else ("mel", "audio"):
+            handle = self.pool.open(input=kind, bandwidth_id=0 if kind == "codes" else None)  # type: ignore[arg-type]
+            info = handle.info
+            if kind == "codes":
+                x = torch.zeros(info.num_codebooks or 1, 8, dtype=torch.long)
+            elif kind == "audio":
+                x = torch.zeros(8 * info.hop_length + info.min_flush_samples)
+            else:
+                x = torch.full((info.channels, 8), -5.0)
+            try:
+                handle.push(x)
+                handle.flush()
+                while not handle.get(timeout=300).final:
+                    pass
+            finally:
+                handle.close()
 
     @property
     def url(self) -> str:
@@ -211,6 +240,10 @@ class AudioServer:
             n = self.limits.max_sessions
             await ws.close(CloseCode.TRY_AGAIN_LATER, f"server full: {n} of {n} sessions in use; try again later")
             return
+        sock = ws.transport.get_extra_info("socket")
+        if self.limits.send_buffer_bytes is not None and sock is not None:
+            # Kernel buffering counts too: bounded, so a client that stops reading is noticed soon.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer_bytes)
         session = Session(self, ws, next(self._ids))
         self.sessions.add(session)
         self._sessions_gone.clear()

@@ -87,7 +87,8 @@ class Session:
         # Output side (loop): queued messages, their bytes, and what has been sent.
         self.out: deque[_Out] = deque()
         self.out_bytes = 0
-        self.backlog_bound = int(self.limits.max_backlog_s * server.sample_rate * 2)
+        self.sample_bytes = 2  # of the output format
+        self.backlog_bound = int(self.limits.max_backlog_s * server.sample_rate * self.sample_bytes)
         self.seq = 0
         self.sent_utterance: int | None = None
         self.sent_position: int | None = None
@@ -104,7 +105,7 @@ class Session:
         self.last_rx = self.last_tx = now
         # Wake-ups.
         self._queued = asyncio.Event()  # something to send
-        self._room = asyncio.Event()  # the backlog fell below its bound
+        self._room = asyncio.Event()  # the backlog may have fallen below its bound
         self._progress = asyncio.Event()  # a chunk arrived (the worker took this stream's pending input)
         self._stop: tuple[int, str | None, str] | None = None
         self._busy = False  # the reader is in the middle of a message (not cancellable there)
@@ -148,7 +149,8 @@ class Session:
             await asyncio.gather(reader, writer, return_exceptions=True)
             if self.handle is not None:
                 self.handle.close()
-            await self.ws.close(CloseCode.INTERNAL, "session ended")  # no-op if closed already
+            code, reason = (self._stop[0], self._stop[2]) if self._stop else (CloseCode.INTERNAL, "session ended")
+            await self._close(code, reason)  # no-op if closed already
 
     def stop(self, code: int, error_code: str | None, reason: str) -> None:
         """End the session gracefully: stop reading, flush the live utterance, send it, close with ``code``."""
@@ -228,8 +230,16 @@ class Session:
             except asyncio.TimeoutError:
                 continue
 
+    @property
+    def backlog_bytes(self) -> int:
+        """Unsent output, plus the input not yet computed counted as the output it will make."""
+        pending = self.handle.pending_samples if self.handle is not None else 0
+        return self.out_bytes + pending * self.sample_bytes
+
     async def _wait_for_room(self) -> None:
-        while self.out_bytes > self.backlog_bound:
+        """Take no more input while the backlog is over its bound: the socket is not read, TCP slows the
+        client. So the unsent output never exceeds the bound by more than one message's worth."""
+        while self.backlog_bytes > self.backlog_bound:
             self._room.clear()
             await self._room.wait()
 
@@ -278,7 +288,8 @@ class Session:
             return
         self.start, self.handle = start, handle
         info = handle.info
-        self.backlog_bound = int(self.limits.max_backlog_s * bytes_per_second(start.format, info.sample_rate))
+        self.sample_bytes = bytes_per_second(start.format, 1)
+        self.backlog_bound = int(self.limits.max_backlog_s * info.sample_rate * self.sample_bytes)
         self._send_text(
             control(
                 "ready",
@@ -372,6 +383,7 @@ class Session:
 
     def _on_chunk(self, chunk: AudioChunk, payload: bytes) -> None:
         self._progress.set()
+        self._room.set()
         if self.closed or chunk.utterance < self.stale_below:
             return
         if chunk.error is not None:
@@ -402,10 +414,9 @@ class Session:
                 await self._queued.wait()
             item = self.out.popleft()
             self.out_bytes -= _size(item)
-            if self.out_bytes <= self.backlog_bound:
-                self._room.set()
+            self._room.set()
             if isinstance(item, _Close):
-                await self.ws.close(item.code, item.reason)
+                await self._close(item.code, item.reason)
                 return
             frame: str | bytes
             if isinstance(item, _Pcm):
@@ -422,12 +433,19 @@ class Session:
             done, _ = await asyncio.wait({send}, timeout=self.limits.send_timeout_s)
             if not done:  # the client does not read: close (this aborts the TCP connection after close_timeout)
                 log.info("session %d: client not reading; closing", self.id)
-                await self.ws.close(
-                    CloseCode.POLICY, f"not reading: output unsent for {self.limits.send_timeout_s:g} s"
-                )
+                await self._close(CloseCode.POLICY, f"not reading: output unsent for {self.limits.send_timeout_s:g} s")
                 await asyncio.gather(send, return_exceptions=True)
                 return
             send.result()  # ConnectionClosed ends the writer
+
+    async def _close(self, code: int, reason: str) -> None:
+        """The closing handshake, bounded: websockets' close() first waits for room in the write buffer, which
+        a client that does not read never makes; then the TCP connection is aborted."""
+        try:
+            await asyncio.wait_for(self.ws.close(code, reason), self.limits.close_timeout_s)
+        except asyncio.TimeoutError:
+            self.ws.transport.abort()
+            await asyncio.gather(self.ws.wait_closed(), return_exceptions=True)
 
     def _first_audio(self, utterance: int) -> None:
         started = self.first_input.pop(utterance, None)
@@ -446,7 +464,7 @@ class Session:
             "frames_in": self.frames_in,
             "samples_out": self.samples_out,
             "pending_s": pending / rate,
-            "backlog_s": self.out_bytes / per_second,
+            "backlog_s": self.backlog_bytes / per_second,
             "first_audio_ms": self.first_audio_ms,
         }
 
