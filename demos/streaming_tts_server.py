@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -42,25 +41,9 @@ sys.path.insert(0, str(ROOT))
 from vocos_stream.features.mel import MelSpectrogramFeatures  # noqa: E402
 from vocos_stream.io.wav import read_wav, resample, write_wav  # noqa: E402
 from vocos_stream.serving.client import stream_utterances  # noqa: E402
+from vocos_stream.serving.server import spawn_server  # noqa: E402
 
 CLIPS = [ROOT / "data/speech/arctic_a0007_24k.wav", ROOT / "data/speech/arctic_a0009_24k.wav"]
-
-
-def start_server(model: str | None, token: str | None) -> tuple[subprocess.Popen[str], str]:
-    """``vocos-stream serve --port 0`` as a child process; returns it and the URL from its first line."""
-    cmd = [sys.executable, "-m", "vocos_stream", "serve", "--port", "0"]
-    if model:
-        cmd += ["--model", model]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    if token:
-        env["VOCOS_STREAM_TOKEN"] = token
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
-    assert child.stdout is not None
-    line = child.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        child.kill()
-        raise SystemExit(f"the server did not start (first line: {line!r})")
-    return child, line.removeprefix("listening on ")
 
 
 def server_stats(url: str, token: str | None) -> dict[str, Any]:
@@ -177,7 +160,10 @@ def main() -> int:
     child = None
     url = args.url
     if url is None:
-        child, url = start_server(args.model, args.token)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        if args.token:
+            env["VOCOS_STREAM_TOKEN"] = args.token
+        child, url = spawn_server(*(["--model", args.model] if args.model else []), env=env)
     try:
         return asyncio.run(run(args, url))
     finally:

@@ -4,13 +4,11 @@ offline references and a raw receiver that checks order itself."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -21,26 +19,16 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from reference_weights import reference_state
+from pool_helpers import tiny
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from vocos_stream import BuiltinVocoder, Vocos, encodec_24khz_config, mel_24khz_config
+from vocos_stream import BuiltinVocoder, Vocos
 from vocos_stream.serving.protocol import Pcm, control, decode_pcm, encode_input
-from vocos_stream.serving.server import AudioServer
+from vocos_stream.serving.server import AudioServer, spawn_server
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"dim": 32, "intermediate_dim": 48, "num_layers": 2}
 T = TypeVar("T")
-
-
-@functools.cache
-def tiny(kind: str) -> Vocos:
-    """A tiny random-weight Vocos ("mel" or "encodec"): the protocol, not the model, is under test."""
-    config = (mel_24khz_config() if kind == "mel" else encodec_24khz_config()).replace(**TINY)
-    vocos = Vocos(config)
-    vocos.load_state_dict(reference_state({k: tuple(v.shape) for k, v in vocos.state_dict().items()}, seed=11))
-    return vocos
 
 
 def offline(vocoder: Vocos | BuiltinVocoder, x: np.ndarray, kind: str, bandwidth_id: int | None = None) -> np.ndarray:
@@ -118,20 +106,8 @@ class ServerProcess:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vocos_stream", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=full_env,
-            cwd=ROOT,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        if not line.startswith("listening on ws://127.0.0.1:"):
-            self.process.kill()
-            raise RuntimeError(f"server did not start: {line!r}; stderr: {self.process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
-        self.url = line.removeprefix("listening on ")
+        self.process, self.url = spawn_server(*args, env=full_env, stderr=subprocess.PIPE, cwd=ROOT)
+        assert self.url.startswith("ws://127.0.0.1:")
         self.pid = self.process.pid
 
     def http(self, path: str, token: str | None = None) -> tuple[int, dict[str, Any]]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from pool_helpers import FailingEngine, GatedEngine
 from serving_helpers import (
     Received,
     ThreadedServer,
@@ -30,7 +31,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from vocos_stream import BuiltinVocoder
-from vocos_stream.engine.step import SequentialEngine, StreamWork
 from vocos_stream.serving.protocol import control, encode_input
 from vocos_stream.serving.server import Limits
 
@@ -231,25 +231,13 @@ def test_a_message_larger_than_the_pending_bound_is_taken_in_pieces() -> None:
 
 
 # ------------------------------------------------------------------------------------------ backpressure
-class GatedEngine(SequentialEngine):
-    """The reference engine, held at the start of each step until the test opens the gate."""
-
-    def __init__(self, vocoder: Any) -> None:
-        super().__init__(vocoder)
-        self.gate = threading.Event()
-
-    def step(self, work: Mapping[int, StreamWork]) -> dict[int, torch.Tensor]:
-        assert self.gate.wait(60)
-        return super().step(work)
-
-
 def test_a_flooding_writer_is_slowed_by_tcp_not_buffered() -> None:
     """With compute stalled, a client sending flat out soon cannot send more (its socket is not read): the
     server holds at most the stream's pending bound plus a few received messages."""
     vocos = tiny("mel")
     engine = GatedEngine(vocos)
     limits = Limits(max_pending_s=0.5, max_queue=2)
-    server = ThreadedServer(vocos, engine=engine, limits=limits)
+    server = ThreadedServer(vocos, engine=engine, limits=limits, warmup=False)
     message = encode_input(np.clip(0.3 * np.random.default_rng(7).standard_normal(4800), -1, 1), "audio", dtype="s16")
     total = 4000  # 38 MB, 800 s of audio: far more than the socket buffers on both sides hold
     try:
@@ -449,21 +437,9 @@ def test_a_client_vanishing_mid_stream_frees_its_stream_and_slot(mel_server: Thr
     assert wait_until(lambda: mel_server.stats()["sessions"] == 0 and mel_server.stats()["streams"] == 0, 30)
 
 
-class FailingEngine(SequentialEngine):
-    def __init__(self, vocoder: Any) -> None:
-        super().__init__(vocoder)
-        self.fail = True
-
-    def step(self, work: Mapping[int, StreamWork]) -> dict[int, torch.Tensor]:
-        if self.fail:
-            self.fail = False
-            raise RuntimeError("engine bug")
-        return super().step(work)
-
-
 def test_an_engine_failure_is_reported_and_the_session_goes_on() -> None:
     vocos = tiny("mel")
-    server = ThreadedServer(vocos, engine=FailingEngine(vocos))
+    server = ThreadedServer(vocos, engine=FailingEngine(vocos), warmup=False)
     x = np.random.default_rng(11).standard_normal((100, 12)).astype(np.float32)
     try:
 

@@ -158,8 +158,15 @@ class StreamHandle:
 
     def validate(self, x: Any) -> torch.Tensor:
         """Check one input as :meth:`push` would and return it in the engine's layout, queueing nothing
-        (``ValueError`` if bad). For a caller that checks a whole message before pushing it in pieces."""
-        return self.pool.engine.validate(self.id, x)
+        (``ValueError`` if bad, :class:`PoolClosed` after close). For a caller that checks a whole message
+        before pushing it in pieces."""
+        self.pool._check_open(self)
+        try:
+            return self.pool.engine.validate(self.id, x)
+        except KeyError:
+            if self._closed:  # closed meanwhile, and the worker removed the stream from the engine
+                raise PoolClosed(f"stream {self.id} is closed") from None
+            raise
 
     def push(self, x: Any, *, block: bool = True, timeout: float | None = None) -> None:
         """Queue one push (shapes: see :func:`~vocos_stream.engine.step.canonical_input`).

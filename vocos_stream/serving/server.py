@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections import deque
@@ -291,6 +292,25 @@ class AudioServer:
             "limits": dataclasses.asdict(self.limits),
             "shutting_down": self._closing,
         }
+
+
+def spawn_server(*args: str, env: dict[str, str] | None = None, **popen: Any) -> tuple[subprocess.Popen[str], str]:
+    """Start ``vocos-stream serve --port 0 ARGS`` as a child process (``python -m vocos_stream``, this
+    interpreter); returns it and its URL, read from its first line. Stop it with SIGTERM (graceful)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vocos_stream", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        **popen,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline().strip()
+    if not line.startswith("listening on ws://"):
+        child.kill()
+        child.wait()
+        raise RuntimeError(f"vocos-stream serve did not start: its first line was {line!r}")
+    return child, line.removeprefix("listening on ")
 
 
 async def serve(
