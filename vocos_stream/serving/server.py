@@ -51,14 +51,16 @@ class Limits:
     """A server's limits, all on by default. Times in seconds, amounts of audio in seconds of output.
 
     Sessions: ``max_sessions`` (one stream each; a connection beyond it is closed at once with 1013),
-    ``idle_timeout_s`` (nothing received or sent), ``max_session_s``. Input: ``max_message_bytes`` (a larger
-    message closes the connection with 1009), ``max_queue`` (received messages buffered per connection before
-    the server stops reading it), ``max_pending_s`` (input queued for compute per stream). Output:
-    ``max_backlog_s`` (unsent audio plus not yet computed input per session before the server stops taking
-    its input), ``send_timeout_s`` (a client that takes nothing for this long while output waits is
-    disconnected, 1008), ``send_buffer_bytes`` (the kernel's send buffer per connection, SO_SNDBUF; None:
-    the system's autotuned default, up to megabytes). Closing:
-    ``close_timeout_s`` (websocket closing handshake), ``shutdown_timeout_s`` (flushing live streams).
+    ``idle_timeout_s`` (nothing received or sent), ``max_session_s``.
+    Input: ``max_message_bytes`` (a larger message closes the connection with 1009), ``max_queue`` (received
+    messages buffered per connection before the server stops reading it), ``max_pending_s`` (input queued for
+    compute per stream: the pool's worker takes all of it in one step, so it also bounds what one flat-out
+    client adds to every step).
+    Output: ``max_backlog_s`` (unsent audio plus queued input per session before the server stops taking its
+    input; unsent audio stays below it plus ``max_pending_s`` plus one message), ``send_timeout_s`` (a client
+    that takes nothing for this long while output waits is disconnected, 1008), ``send_buffer_bytes`` (the
+    kernel's send buffer per connection, SO_SNDBUF; None: the system's autotuned default, up to megabytes).
+    Closing: ``close_timeout_s`` (websocket closing handshake), ``shutdown_timeout_s`` (flushing live streams).
     Keepalive: ``ping_interval_s`` (None: off).
     """
 
@@ -67,7 +69,7 @@ class Limits:
     max_session_s: float = 3600.0
     max_message_bytes: int = 2**20
     max_queue: int = 4
-    max_pending_s: float = 2.0
+    max_pending_s: float = 0.5
     max_backlog_s: float = 4.0
     send_timeout_s: float = 10.0
     send_buffer_bytes: int | None = 2**18
