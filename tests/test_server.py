@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -463,5 +464,20 @@ def test_an_engine_failure_is_reported_and_the_session_goes_on() -> None:
         received = asyncio.run(main())
         (utterance,) = {p.utterance for p in received.pcm}
         assert_exact(received.utterance(utterance), offline(vocos, x, "mel"), "f32le")
+    finally:
+        server.stop()
+
+
+def test_client_command_says_why_it_was_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vocos_stream.cli import main
+
+    server = ThreadedServer(tiny("mel"), token="s3cret")
+    np.save(tmp_path / "mel.npy", np.zeros((100, 12), np.float32))
+    command = ["client", server.url, str(tmp_path / "mel.npy"), str(tmp_path / "out.wav"), "--flat-out"]
+    try:
+        assert main(command) == 2
+        assert "HTTP 401" in capsys.readouterr().err
+        assert main([*command, "--token", "s3cret"]) == 0
+        assert "time to first audio" in capsys.readouterr().out and (tmp_path / "out.wav").exists()
     finally:
         server.stop()

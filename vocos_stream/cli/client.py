@@ -42,8 +42,10 @@ def load_input(path: str) -> tuple[str, np.ndarray | None, tuple[np.ndarray, int
 
 
 def cmd_client(args: argparse.Namespace) -> int:
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
     from ..io.wav import resample, write_wav
-    from ..serving.client import stream_utterances
+    from ..serving.client import ServerError, stream_utterances
 
     kind, x, wav = load_input(args.input)
     if wav is not None:
@@ -54,26 +56,42 @@ def cmd_client(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if kind == "codes":
         options["bandwidth"] = args.bandwidth or {2: 1.5, 4: 3.0, 8: 6.0, 16: 12.0}.get(x.shape[0])
-    report = asyncio.run(
-        stream_utterances(
-            args.url,
-            [x],
-            input=kind,  # type: ignore[arg-type]
-            token=token,
-            format=args.format,
-            lookahead=args.lookahead,
-            chunk=args.chunk,
-            pace=not args.flat_out,
-            jitter_s=args.jitter_ms / 1000,
-            **options,
+    try:
+        report = asyncio.run(
+            stream_utterances(
+                args.url,
+                [x],
+                input=kind,  # type: ignore[arg-type]
+                token=token,
+                format=args.format,
+                lookahead=args.lookahead,
+                chunk=args.chunk,
+                pace=not args.flat_out,
+                jitter_s=args.jitter_ms / 1000,
+                **options,
+            )
         )
-    )
+    except InvalidStatus as e:
+        body = e.response.body.decode(errors="replace").strip()
+        print(f"error: the server refused the connection: HTTP {e.response.status_code}: {body}", file=sys.stderr)
+        return 2
+    except ConnectionClosed as e:
+        rcvd = e.rcvd
+        why = f"{rcvd.code} {rcvd.reason}" if rcvd is not None else "without a close frame"
+        print(f"error: the server closed the connection: {why}", file=sys.stderr)
+        return 2
+    except ServerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, InvalidHandshake, InvalidURI) as e:
+        print(f"error: cannot connect to {args.url}: {e}", file=sys.stderr)
+        return 2
     ready = report.ready
     sr = ready["sample_rate"]
     if ready["sample_rate"] != args.rate and wav is not None:
         print(f"note: the server runs at {sr} Hz; pass --rate {sr} to send audio at its rate", file=sys.stderr)
-    for e in report.errors:
-        print(f"server error {e['code']}: {e['message']}", file=sys.stderr)
+    for refused in report.errors:
+        print(f"server error {refused['code']}: {refused['message']}", file=sys.stderr)
     out = np.concatenate(report.audio)
     write_wav(args.output, out, sr)
     first = report.first_audio_s[0]
