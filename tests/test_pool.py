@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import random
 import threading
-from collections.abc import Mapping
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_weights import reference_state
+from pool_helpers import FailingEngine, GatedEngine, tiny
 
-from vocos_stream import BuiltinVocoder, Vocos, encodec_24khz_config, mel_24khz_config
+from vocos_stream import BuiltinVocoder, Vocos
 from vocos_stream.engine.pool import AudioChunk, PendingFull, PoolClosed, PoolFull, StreamHandle, StreamPool
-from vocos_stream.engine.step import SequentialEngine, StreamWork
 
 TOL = 1e-5
-TINY = {"dim": 32, "intermediate_dim": 48, "num_layers": 2}
-
-
-@functools.cache
-def tiny(kind: str) -> Vocos:
-    config = (mel_24khz_config() if kind == "mel" else encodec_24khz_config()).replace(**TINY)
-    vocos = Vocos(config)
-    vocos.load_state_dict(reference_state({k: tuple(v.shape) for k, v in vocos.state_dict().items()}, seed=5))
-    return vocos
 
 
 def collect(handle: StreamHandle, timeout: float = 30.0) -> list[AudioChunk]:
@@ -191,20 +179,6 @@ def test_clear_drops_the_utterance_and_the_next_one_is_exact() -> None:
         np.testing.assert_allclose(joined(chunks), offline(vocos, second, "mel", None), atol=TOL)
 
 
-class GatedEngine(SequentialEngine):
-    """The reference engine, stopped at the start of each step until the test opens the gate."""
-
-    def __init__(self, vocoder: Vocos) -> None:
-        super().__init__(vocoder)
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-
-    def step(self, work: Mapping[int, StreamWork]) -> dict[int, torch.Tensor]:
-        self.entered.set()
-        assert self.gate.wait(30)
-        return super().step(work)
-
-
 def test_backpressure_bounds_pending_input() -> None:
     vocos = tiny("mel")
     engine = GatedEngine(vocos)
@@ -262,18 +236,6 @@ def test_limits_close_and_metrics() -> None:
         a.push(torch.zeros(100, 1))
 
 
-class FailingEngine(SequentialEngine):
-    def __init__(self, vocoder: Vocos) -> None:
-        super().__init__(vocoder)
-        self.fail = True
-
-    def step(self, work: Mapping[int, StreamWork]) -> dict[int, torch.Tensor]:
-        if self.fail:
-            self.fail = False
-            raise RuntimeError("engine bug")
-        return super().step(work)
-
-
 def test_an_engine_failure_is_answered_and_the_stream_restarts() -> None:
     vocos = tiny("mel")
     x = torch.randn(100, 12, generator=torch.Generator().manual_seed(8))
@@ -285,3 +247,24 @@ def test_an_engine_failure_is_answered_and_the_stream_restarts() -> None:
         h.push(x)
         h.flush()
         np.testing.assert_allclose(joined(collect(h)), offline(vocos, x, "mel", None), atol=TOL)
+
+
+def test_validate_queues_nothing_and_utterance_numbers_the_next_chunk() -> None:
+    vocos = tiny("mel")
+    with StreamPool(vocos) as pool:
+        h = pool.open()
+        assert h.utterance == 0
+        assert tuple(h.validate(np.zeros((100, 3), np.float32)).shape) == (1, 100, 3)
+        with pytest.raises(ValueError, match="80 channels"):
+            h.validate(torch.zeros(80, 2))
+        assert h.pending_samples == 0
+        h.push(torch.zeros(100, 4))
+        h.flush()
+        assert {c.utterance for c in collect(h)} == {0}
+        assert h.utterance == 1  # the flushed utterance has ended
+        h.push(torch.zeros(100, 4))
+        h.clear()
+        assert h.utterance == 2  # chunks numbered below 2 (the cleared utterance 1) are stale
+        h.push(torch.zeros(100, 5))
+        h.flush()
+        assert {c.utterance for c in collect(h)} == {2}

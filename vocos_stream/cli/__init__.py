@@ -1,7 +1,8 @@
 """Command line: ``vocos-stream COMMAND ...`` (or ``python -m vocos_stream COMMAND ...``).
 
 One module per subcommand, each with ``add_parser(sub)`` that registers it and sets ``func``: ``resynth``
-(file -> file through a stream), ``convert`` (checkpoint -> offline directory). Run ``vocos-stream --help``.
+(file -> file through a stream), ``convert`` (checkpoint -> offline directory), ``serve`` (websocket audio
+server), ``client`` (file -> server -> WAV). Run ``vocos-stream --help``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections.abc import Sequence
 
 from ..checkpoint.files import CheckpointError
 from ..config import ConfigError
-from . import convert, resynth
+from . import client, convert, resynth, serve
 from .common import load_model
 
 #: The subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (resynth, convert)
+COMMANDS = (resynth, convert, serve, client)
 
 
 def build_parser() -> argparse.ArgumentParser:

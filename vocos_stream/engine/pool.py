@@ -148,13 +148,33 @@ class StreamHandle:
         """Input queued and not yet computed, in output samples."""
         return self._pending.samples
 
+    @property
+    def utterance(self) -> int:
+        """The number the stream's next chunk will carry: chunks with a smaller one belong to utterances that
+        ended (flushed, failed or cleared). Read right after :meth:`clear` to discard chunks of the cleared
+        utterance that were delivered before it (a consumer that queues chunks elsewhere, e.g. on an event loop)."""
+        with self.pool._lock:
+            return self._utterance
+
+    def validate(self, x: Any) -> torch.Tensor:
+        """Check one input as :meth:`push` would and return it in the engine's layout, queueing nothing
+        (``ValueError`` if bad, :class:`PoolClosed` after close). For a caller that checks a whole message
+        before pushing it in pieces."""
+        self.pool._check_open(self)
+        try:
+            return self.pool.engine.validate(self.id, x)
+        except KeyError:
+            if self._closed:  # closed meanwhile, and the worker removed the stream from the engine
+                raise PoolClosed(f"stream {self.id} is closed") from None
+            raise
+
     def push(self, x: Any, *, block: bool = True, timeout: float | None = None) -> None:
         """Queue one push (shapes: see :func:`~vocos_stream.engine.step.canonical_input`).
 
         Raises ``ValueError`` for bad input, :class:`PendingFull` when the stream's pending bound is reached and
         ``block`` is false or ``timeout`` (seconds) passes, :class:`PoolClosed` after close.
         """
-        tensor = self.pool.engine.validate(self.id, x)
+        tensor = self.validate(x)
         self.pool._enqueue(self, tensor, block=block, timeout=timeout)
 
     def flush(self) -> None:
