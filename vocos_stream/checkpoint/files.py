@@ -15,7 +15,10 @@ Weights are read with safetensors or ``torch.load(weights_only=True)``: a checkp
 
 from __future__ import annotations
 
+import json
+import math
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,17 +51,89 @@ def find_files(directory: Path) -> tuple[Path, Path]:
     return config, weights
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors of a ``.safetensors`` or torch ``.bin`` / ``.ckpt`` file, never unpickling code."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+#: Largest safetensors header read (the library's own limit): a larger length field means a corrupt file.
+MAX_SAFETENSORS_HEADER = 100_000_000
+_SAFETENSORS_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1}
+_SAFETENSORS_ITEMSIZE |= {"BOOL": 1, "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1}
+_DAMAGED = "the file is damaged or incomplete: download or convert the checkpoint again"
 
-            state: object = load_file(str(path), device="cpu")
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, pickle.UnpicklingError, ValueError) as e:
+
+def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in a ``.safetensors`` file, from its header alone (no tensor data is read).
+
+    Checks what the format promises (an 8-byte little-endian header length, a JSON header, each tensor's byte
+    range inside the file and matching its shape and dtype) and raises :class:`CheckpointError` otherwise.
+    """
+
+    def damaged(why: str) -> CheckpointError:
+        return CheckpointError(f"cannot read weights from {path}: {why}; {_DAMAGED}")
+
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            length = int.from_bytes(f.read(8), "little") if size >= 8 else None
+            if length is None:
+                raise damaged("the file is empty" if size == 0 else f"the file has only {size} bytes")
+            if length > min(size - 8, MAX_SAFETENSORS_HEADER):
+                raise damaged(f"its header claims {length} bytes but the file holds {size - 8} after the length")
+            header = json.loads(f.read(length))
+    except OSError as e:
         raise CheckpointError(f"cannot read weights from {path}: {e}") from e
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise damaged(f"its header is not valid JSON ({e})") from e
+    if not isinstance(header, dict):
+        raise damaged("its header is not a JSON object")
+    data_size, shapes = size - 8 - length, {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            itemsize = _SAFETENSORS_ITEMSIZE[info["dtype"]]
+            shape = tuple(info["shape"])
+            begin, end = info["data_offsets"]
+            valid = all(isinstance(n, int) and n >= 0 for n in (*shape, begin, end))
+        except (KeyError, TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise damaged(f"tensor {name!r} has a malformed header entry {info!r}")
+        if not begin <= end <= data_size or end - begin != math.prod(shape) * itemsize:
+            raise damaged(
+                f"tensor {name!r} ({info['dtype']} {list(shape)}) claims bytes {begin}..{end} of a data section of "
+                f"{data_size} bytes"
+            )
+        shapes[name] = shape
+    return shapes
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a ``.safetensors`` or torch ``.bin`` / ``.ckpt`` file, never unpickling code.
+
+    Raises :class:`CheckpointError` naming the file for a missing, empty, truncated or corrupt file."""
+    if path.suffix == ".safetensors":
+        safetensors_shapes(path)  # a clear error for a damaged file, before the library's own
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            state: object = load_file(str(path), device="cpu")
+        except (OSError, SafetensorError) as e:
+            raise CheckpointError(f"cannot read weights from {path}: {e}; {_DAMAGED}") from e
+    else:
+        if path.is_file() and path.stat().st_size == 0:
+            raise CheckpointError(f"cannot read weights from {path}: the file is empty; {_DAMAGED}")
+        try:
+            with warnings.catch_warnings():  # random bytes make torch warn about a pickle protocol first
+                warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+                state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:  # also what weights_only raises for code in the pickle
+            raise CheckpointError(
+                f"cannot read weights from {path}: {' '.join(str(e).split())[:300]}. It is damaged, or holds objects "
+                "other than tensors (which are never unpickled, as they could run code)"
+            ) from e
+        except OSError as e:
+            raise CheckpointError(f"cannot read weights from {path}: {e}") from e
+        except Exception as e:  # a damaged pickle or zip raises any of a dozen types
+            raise CheckpointError(f"cannot read weights from {path}: {type(e).__name__}: {e}; {_DAMAGED}") from e
     if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]  # a PyTorch Lightning training checkpoint
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -66,31 +141,72 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return dict(state)
 
 
+def _summary(kind: str, items: list[str], shown: int = 3) -> str:
+    more = f", and {len(items) - shown} more" if len(items) > shown else ""
+    return f"{len(items)} {kind}{'s' if len(items) != 1 else ''} ({', '.join(items[:shown])}{more})"
+
+
+def check_fits(
+    shapes: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]], source: str, against: str
+) -> None:
+    """Raise :class:`CheckpointError` unless the checkpoint's (renamed) tensor ``shapes`` are exactly
+    ``expected``. The message counts missing keys, unexpected keys and shape mismatches, with the first few."""
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
+    mismatched = [
+        f"{k}: file {tuple(shapes[k])} vs {against} {tuple(expected[k])}"
+        for k in sorted(set(expected) & set(shapes))
+        if tuple(shapes[k]) != tuple(expected[k])
+    ]
+    problems = [
+        _summary(kind, items)
+        for kind, items in (("missing key", missing), ("unexpected key", unexpected), ("shape mismatch", mismatched))
+        if items
+    ]
+    if problems:
+        raise CheckpointError(
+            f"weights in {source} do not fit the model described by its {against}: {'; '.join(problems)}. "
+            "Check that the config and the weights come from the same checkpoint"
+        )
+
+
+def read_checkpoint(path: Path, config: VocosConfig) -> dict[str, torch.Tensor]:
+    """The tensors of weights file ``path`` in our layout, checked against ``config`` before any model is built.
+
+    A ``.safetensors`` file is checked from its header, before its data is read; a ``.bin`` file is read first
+    (its shapes are only known then). Nothing of the size the config describes is allocated before the check.
+    """
+    if path.suffix == ".safetensors":
+        meta = {k: torch.empty(shape, device="meta") for k, shape in safetensors_shapes(path).items()}
+        renamed, _ = _rename(meta, config, path)
+        check_fits({k: tuple(v.shape) for k, v in renamed.items()}, config.parameter_shapes(), str(path), "config")
+    state, _ = _rename(read_state_dict(path), config, path)
+    check_fits({k: tuple(v.shape) for k, v in state.items()}, config.parameter_shapes(), str(path), "config")
+    return state
+
+
+def _rename(
+    state: Mapping[str, torch.Tensor], config: VocosConfig, path: Path
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    try:
+        return to_internal_layout(state, config)
+    except KeyError as e:
+        raise CheckpointError(f"weights in {path}: {e.args[0]}") from e
+
+
 def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], config: VocosConfig, source: str) -> None:
     """Load ``state`` (any supported layout) into ``model`` strictly.
 
-    Raises :class:`CheckpointError` naming every missing key, unexpected key and shape mismatch, and ``source``.
+    Raises :class:`CheckpointError` summarising missing keys, unexpected keys and shape mismatches, naming ``source``.
     """
     renamed, _ignored = to_internal_layout(state, config)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(renamed))
-    unexpected = sorted(set(renamed) - set(expected))
-    mismatched = [
-        f"{k}: checkpoint {tuple(renamed[k].shape)} vs model {tuple(expected[k].shape)}"
-        for k in sorted(set(expected) & set(renamed))
-        if renamed[k].shape != expected[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {missing}")
-    if unexpected:
-        problems.append(f"unexpected keys {unexpected}")
-    if mismatched:
-        problems.append(f"shape mismatches {mismatched}")
-    if problems:
-        raise CheckpointError(
-            f"weights in {source} do not fit the model described by its config: " + "; ".join(problems)
-        )
+    check_fits(
+        {k: tuple(v.shape) for k, v in renamed.items()},
+        {k: tuple(v.shape) for k, v in expected.items()},
+        source,
+        "config",
+    )
     with torch.no_grad():
         for k, v in expected.items():
             v.copy_(renamed[k].to(v.dtype))

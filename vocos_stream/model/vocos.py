@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..checkpoint.files import find_files, load_weights, read_state_dict, write_checkpoint
+from ..checkpoint.files import find_files, load_weights, read_checkpoint, write_checkpoint
 from ..checkpoint.hub import resolve
 from ..config import VocosConfig
 from ..features.checks import check_audio, check_features
@@ -80,8 +80,9 @@ class Vocos(nn.Module):
         )
         config_path, weights_path = find_files(directory)
         config = VocosConfig.from_file(config_path)
+        state = read_checkpoint(weights_path, config)  # checked against the config before the model is built
         model = cls(config)
-        load_weights(model, read_state_dict(weights_path), config, str(weights_path))
+        load_weights(model, state, config, str(weights_path))
         if encodec is not None:
             model.set_encodec(encodec)
         return model.eval()
