@@ -371,6 +371,10 @@ def _from_lightning(d: Mapping[str, Any]) -> VocosConfig:
     return _build(raw, names)
 
 
+_OPTIONAL = {"layer_scale_init_value", "adanorm_num_embeddings"}
+_MISSING = object()  # take() of a required field the file sets to null: checked (and refused) by _build
+
+
 def _pick(d: Mapping[str, Any], *keys: str) -> tuple[str, Any]:
     """The first of ``keys`` that ``d`` holds (not None), and its value; ``(keys[0], None)`` if none."""
     for key in keys:
@@ -388,6 +392,9 @@ def _from_transformers(d: Mapping[str, Any]) -> VocosConfig:
         key, value = _pick(d, *keys)
         if value is not None:
             raw[field], names[field] = value, key
+        elif field not in _OPTIONAL and any(k in d for k in keys):  # an explicit null is a wrong value
+            raw[field], names[field] = None, next(k for k in keys if k in d)
+            return _MISSING
         return value
 
     if take("input_channels", "input_channels", "n_mels", "num_mel_bins", "feature_size") is None or (
