@@ -124,17 +124,16 @@ def cmd_resynth(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     vocos, banner = load_model(args.model, kernels=_builtin_kernels(args.kernels, audio.shape[-1] / rate))
     print(banner, file=sys.stderr)
-    is_encodec = isinstance(vocos, Vocos) and vocos.config.feature_kind == "encodec"
-    if is_encodec:
-        assert isinstance(vocos, Vocos)
-        _set_encodec(vocos, encodec_weights(args.encodec_weights))
-    elif args.encodec_weights is not None:
-        raise UsageError("--encodec-weights applies to EnCodec models only; this vocoder takes log-mel")
     if args.kernels != "auto" and not isinstance(vocos, BuiltinVocoder):
         raise UsageError("--kernels applies to the builtin vocoder only")
+    if args.encodec_weights is not None and not (isinstance(vocos, Vocos) and vocos.config.feature_kind == "encodec"):
+        raise UsageError("--encodec-weights applies to EnCodec models only; this vocoder takes log-mel")
     loaded = time.perf_counter()
-    stream = _stream(vocos, args)
-    startup, prepare = time.perf_counter() - start, time.perf_counter() - loaded
+    stream = _stream(vocos, args)  # checks --bandwidth and --lookahead; the builtin compiles its kernels here
+    prepare = time.perf_counter() - loaded
+    if isinstance(vocos, Vocos) and vocos.config.feature_kind == "encodec":
+        _set_encodec(vocos, encodec_weights(args.encodec_weights))
+    startup = time.perf_counter() - start
 
     sr = vocos.config.sample_rate
     batch = torch.from_numpy(resample(audio, rate, sr))  # channels are processed as a batch

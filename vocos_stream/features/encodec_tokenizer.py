@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,18 @@ def import_encodec() -> types.ModuleType:
             del sys.modules[_PLACEHOLDER_NAME]
 
 
+def _encodec_24khz(*, pretrained: bool) -> nn.Module:
+    """``encodec.EncodecModel.encodec_model_24khz``, without the FutureWarning that encodec 0.1.1 triggers
+    for every conv it builds with the deprecated ``torch.nn.utils.weight_norm`` (not ours to fix)."""
+    encodec = import_encodec()
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.nn\.utils\.weight_norm.* is deprecated", category=FutureWarning
+        )
+        model: nn.Module = encodec.EncodecModel.encodec_model_24khz(pretrained=pretrained)
+    return model
+
+
 class EncodecTokenizer(nn.Module):
     """Audio ``(B, L)`` at 24 kHz -> codes ``(K, B, ceil(L / 320))`` with K = 2/4/8/16 for 1.5/3/6/12 kbps.
 
@@ -85,13 +98,12 @@ class EncodecTokenizer(nn.Module):
         ``checkpoint=None`` lets the encodec package download them (its own torch.hub cache, needs the
         network once); a path loads a local ``encodec_24khz-d7cc33bc.th`` (state dict) without network.
         """
-        encodec = import_encodec()
         if checkpoint is None:
-            return cls(encodec.EncodecModel.encodec_model_24khz(pretrained=True))
+            return cls(_encodec_24khz(pretrained=True))
         path = Path(checkpoint)
         if not path.is_file():
             raise FileNotFoundError(f"EnCodec checkpoint {path} does not exist")
-        model = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
+        model = _encodec_24khz(pretrained=False)
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
         return cls(model)
@@ -99,10 +111,9 @@ class EncodecTokenizer(nn.Module):
     @classmethod
     def random(cls, seed: int = 0) -> EncodecTokenizer:
         """An EnCodec 24 kHz network with random weights (deterministic for a seed); for tests and benchmarks."""
-        encodec = import_encodec()
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            model = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
+            model = _encodec_24khz(pretrained=False)
         return cls(model)
 
     @property
