@@ -4,6 +4,8 @@ refused before any model is built (no parameter is ever registered), with a mess
 from __future__ import annotations
 
 import json
+import os
+import stat
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -296,3 +298,20 @@ def test_absurd_sizes_are_refused_by_from_hparams_too(tmp_path: Path, built_para
     with pytest.raises(ConfigError, match=r"num_layers must be in 1\.\.64"):
         Vocos.from_hparams(tmp_path / "config.json")
     assert built_parameters == []
+
+
+# ------------------------------------------------------------------------------------------ writing
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_save_pretrained_writes_files_with_the_usual_permissions(
+    golden: Golden, tmp_path: Path, umask: int, mode: int
+) -> None:
+    model = Vocos.from_pretrained(write_charactr(tmp_path / "m", golden.config_yaml, golden.state()))
+    previous = os.umask(umask)
+    try:
+        saved = model.save_pretrained(tmp_path / "saved")
+    finally:
+        os.umask(previous)
+    assert sorted(p.name for p in saved.iterdir()) == ["config.json", "model.safetensors"]
+    for name in ("config.json", "model.safetensors"):
+        assert stat.S_IMODE((saved / name).stat().st_mode) == mode, name
+    assert Vocos.from_pretrained(saved).config == model.config

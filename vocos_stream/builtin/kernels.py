@@ -133,8 +133,9 @@ def numba_kernels() -> Kernels:
     Raises ImportError without numba."""
     import numba
 
-    path = kernel_cache_dir()
-    location = getattr(numba.config, "CACHE_DIR", "") or (None if path is None else str(path))
+    user_dir = getattr(numba.config, "CACHE_DIR", "")  # NUMBA_CACHE_DIR, which numba then uses for ours too
+    path = None if user_dir else kernel_cache_dir()
+    location = user_dir or (None if path is None else str(path))
     kernels = None
     if location is not None:
         try:

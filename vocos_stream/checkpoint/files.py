@@ -213,10 +213,16 @@ def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], config: Vo
 
 
 def write_checkpoint(directory: Path, config: VocosConfig, state: Mapping[str, torch.Tensor]) -> None:
-    """Write ``config.json`` and ``model.safetensors`` (original vocos key names) into ``directory``."""
-    from safetensors.torch import save_file
+    """Write ``config.json`` and ``model.safetensors`` (original vocos key names) into ``directory``.
+
+    Files get the usual permissions (0644 under umask 022; safetensors' own ``save_file`` makes them 0600), and
+    the weights appear whole or not at all (written beside, then renamed)."""
+    from safetensors.torch import save
 
     directory.mkdir(parents=True, exist_ok=True)
     config.save(directory / "config.json")
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
-    save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt", "library": "vocos_stream"})
+    data = save(tensors, metadata={"format": "pt", "library": "vocos_stream"})
+    partial = directory / "model.safetensors.partial"
+    partial.write_bytes(data)
+    partial.replace(directory / "model.safetensors")
