@@ -92,6 +92,10 @@ BAD: dict[str, tuple[Callable[[dict[str, Path], Path], list[str]], str]] = {
         lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", str(f["mel_model"]), "--lookahead", "99"],
         "lookahead must be in 0..9",
     ),
+    "lookahead offline": (
+        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--offline", "--lookahead", "2"],
+        "--lookahead applies to streaming",
+    ),
     "model not a checkpoint": (
         lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", str(f["not_a_checkpoint"])],
         "is not a Vocos checkpoint",

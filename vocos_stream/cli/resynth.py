@@ -117,6 +117,8 @@ def _process(
 
 
 def cmd_resynth(args: argparse.Namespace) -> int:
+    if args.offline and args.lookahead is not None:
+        raise UsageError("--lookahead applies to streaming; --offline decodes the whole file at once, exactly")
     source, target = input_file(args.input), output_file(args.output)
     audio, rate = read_input(source)  # before loading the model: a bad file fails at once
     torch.set_num_threads(args.threads)
