@@ -217,6 +217,7 @@ def test_wrong_types_in_config_json_name_field_and_file(
         ({"istft_padding": "valid"}, "istft_padding must be one of"),
         ({"istft_padding": 3}, "istft_padding must be one of"),
         ({"bandwidths": "6.0"}, "bandwidths must be a list"),
+        ({"bandwidths": 6, "use_adaptive_norm": True}, "bandwidths must be a list"),
         ({"bandwidths": [1.5, "3"]}, "bandwidths[1] must be a finite number"),
         ({"bandwidths": [1.5, float("nan")]}, "bandwidths[1] must be a finite number"),
         ({"bandwidths": [100.0]}, "bandwidths must lie in (0, 24]"),

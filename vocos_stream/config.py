@@ -364,8 +364,6 @@ def _from_lightning(d: Mapping[str, Any]) -> VocosConfig:
             raise ConfigError(f"head init_args lacks {key!r}")
         take(head, "head", key, key)
     take(head, "head", "padding", "padding", default="same")
-    if raw["feature_kind"] == "mel" and "n_mels" not in raw:
-        raw["n_mels"], names["n_mels"] = raw["input_channels"], "backbone.init_args.input_channels"
     if "dim" in head and head["dim"] != raw["dim"]:
         raise ConfigError(f"head.init_args.dim = {head['dim']!r} differs from backbone.init_args.dim = {raw['dim']!r}")
     return _build(raw, names)
@@ -430,7 +428,8 @@ def _from_transformers(d: Mapping[str, Any]) -> VocosConfig:
         raw["intermediate_dim"] = 3 * raw["dim"]
     raw["feature_kind"] = "encodec" if is_encodec else "mel"
     if use_ada and take("adanorm_num_embeddings", "adanorm_num_embeddings") is None:
-        raw["adanorm_num_embeddings"] = len(raw.get("bandwidths", VocosConfig.bandwidths))
+        bandwidths = raw.get("bandwidths", VocosConfig.bandwidths)  # one norm table per bandwidth
+        raw["adanorm_num_embeddings"] = len(bandwidths) if isinstance(bandwidths, list | tuple) else None
     if not is_encodec:  # a mel model's front-end frames like its head; an EnCodec model has no mel front-end
         for field, source in (("n_mels", "input_channels"), ("mel_n_fft", "n_fft"), ("mel_hop_length", "hop_length")):
             raw[field], names[field] = raw[source], names.get(source, source)
