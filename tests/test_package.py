@@ -21,7 +21,7 @@ def test_import_has_no_optional_backends_or_side_effects(tmp_path: Path) -> None
     code = (
         "import sys, vocos_stream, vocos_stream.cli;"
         "print(sorted(m for m in ('sounddevice', 'websockets', 'encodec', 'torchaudio', 'huggingface_hub', "
-        "'safetensors', 'scipy', 'numba') if m in sys.modules))"
+        "'safetensors', 'scipy', 'numba', 'yaml') if m in sys.modules))"
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}  # where the builtin caches its kernels
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 Padding = Literal["center", "same"]
 FeatureKind = Literal["mel", "encodec"]
 
@@ -155,6 +153,8 @@ class VocosConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> VocosConfig:
         """Read ``config.yaml`` (charactr) or ``config.json`` (transformers-style or ours)."""
+        import yaml  # here, not at import: the builtin vocoder and the CLI's start-up do without it
+
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
