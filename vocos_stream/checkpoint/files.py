@@ -58,6 +58,12 @@ _SAFETENSORS_ITEMSIZE |= {"BOOL": 1, "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1,
 _DAMAGED = "the file is damaged or incomplete: download or convert the checkpoint again"
 
 
+def _brief(text: object, limit: int = 300) -> str:
+    """``text`` on one line, at most ``limit`` characters (errors quote file contents, which can be huge)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every tensor in a ``.safetensors`` file, from its header alone (no tensor data is read).
 
@@ -80,7 +86,7 @@ def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     except OSError as e:
         raise CheckpointError(f"cannot read weights from {path}: {e}") from e
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
-        raise damaged(f"its header is not valid JSON ({e})") from e
+        raise damaged(f"its header is not valid JSON ({_brief(e)})") from e
     if not isinstance(header, dict):
         raise damaged("its header is not a JSON object")
     data_size, shapes = size - 8 - length, {}
@@ -95,12 +101,10 @@ def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         except (KeyError, TypeError, ValueError):
             valid = False
         if not valid:
-            raise damaged(f"tensor {name!r} has a malformed header entry {info!r}")
+            raise damaged(f"tensor {_brief(repr(name), 100)} has a malformed header entry {_brief(repr(info), 200)}")
         if not begin <= end <= data_size or end - begin != math.prod(shape) * itemsize:
-            raise damaged(
-                f"tensor {name!r} ({info['dtype']} {list(shape)}) claims bytes {begin}..{end} of a data section of "
-                f"{data_size} bytes"
-            )
+            tensor = f"{_brief(repr(name), 100)} ({info['dtype']} {_brief(list(shape), 100)})"
+            raise damaged(f"tensor {tensor} claims bytes {begin}..{end} of a data section of {data_size} bytes")
         shapes[name] = shape
     return shapes
 
@@ -117,7 +121,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         try:
             state: object = load_file(str(path), device="cpu")
         except (OSError, SafetensorError) as e:
-            raise CheckpointError(f"cannot read weights from {path}: {e}; {_DAMAGED}") from e
+            raise CheckpointError(f"cannot read weights from {path}: {_brief(e)}; {_DAMAGED}") from e
     else:
         if path.is_file() and path.stat().st_size == 0:
             raise CheckpointError(f"cannot read weights from {path}: the file is empty; {_DAMAGED}")
@@ -127,17 +131,22 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
                 state = torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as e:  # also what weights_only raises for code in the pickle
             raise CheckpointError(
-                f"cannot read weights from {path}: {' '.join(str(e).split())[:300]}. It is damaged, or holds objects "
+                f"cannot read weights from {path}: {_brief(e)}. It is damaged, or holds objects "
                 "other than tensors (which are never unpickled, as they could run code)"
             ) from e
         except OSError as e:
             raise CheckpointError(f"cannot read weights from {path}: {e}") from e
         except Exception as e:  # a damaged pickle or zip raises any of a dozen types
-            raise CheckpointError(f"cannot read weights from {path}: {type(e).__name__}: {e}; {_DAMAGED}") from e
+            raise CheckpointError(
+                f"cannot read weights from {path}: {type(e).__name__}: {_brief(e)}; {_DAMAGED}"
+            ) from e
     if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]  # a PyTorch Lightning training checkpoint
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path} does not hold a flat dict of tensors")
+        raise CheckpointError(
+            f"{path} does not hold a flat dict of tensors (as torch.save(model.state_dict()) writes): it is not a "
+            "Vocos weights file"
+        )
     return dict(state)
 
 
