@@ -66,6 +66,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {p.name: p for p in d.iterdir()}
 
 
+def resynth_args(out: Path, *more: str) -> list[str]:
+    """``resynth`` of the shipped clip into ``out/x.wav``, plus ``more``."""
+    return ["resynth", str(SPEECH), str(out / "x.wav"), *more]
+
+
 # Each case: the arguments (given the files above and an output directory) and what the error line must say.
 BAD: dict[str, tuple[Callable[[dict[str, Path], Path], list[str]], str]] = {
     "input is a directory": (lambda f, o: ["resynth", str(o), str(o / "x.wav")], "is a directory; give a file"),
@@ -79,81 +84,54 @@ BAD: dict[str, tuple[Callable[[dict[str, Path], Path], list[str]], str]] = {
     "missing input": (lambda f, o: ["resynth", str(o / "nope.wav"), str(o / "x.wav")], "nope.wav does not exist"),
     "truncated WAV": (lambda f, o: ["resynth", str(f["riff_only.wav"]), str(o / "x.wav")], "cannot read input"),
     "not a WAV": (lambda f, o: ["resynth", str(f["noise.wav"]), str(o / "x.wav")], "cannot read input"),
-    "threads 0": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--threads", "0"], "--threads: must be"),
-    "threads -1": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--threads", "-1"], "--threads: must"),
-    "threads two": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--threads", "two"], "--threads: must"),
-    "chunk inf": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--chunk-ms", "inf"], "--chunk-ms: must"),
-    "chunk nan": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--chunk-ms", "nan"], "--chunk-ms: must"),
-    "chunk 0": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--chunk-ms", "0"], "--chunk-ms: must"),
-    "chunk -5": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--chunk-ms", "-5"], "--chunk-ms: must"),
-    "lookahead -1": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--lookahead", "-1"], "--lookahead"),
-    "lookahead 2.5": (lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--lookahead", "2.5"], "--lookahead"),
+    "threads 0": (lambda f, o: resynth_args(o, "--threads", "0"), "--threads: must be a whole number >= 1"),
+    "threads -1": (lambda f, o: resynth_args(o, "--threads", "-1"), "--threads: must be"),
+    "threads two": (lambda f, o: resynth_args(o, "--threads", "two"), "--threads: must be"),
+    "chunk inf": (lambda f, o: resynth_args(o, "--chunk-ms", "inf"), "--chunk-ms: must be a finite number > 0"),
+    "chunk nan": (lambda f, o: resynth_args(o, "--chunk-ms", "nan"), "--chunk-ms: must be"),
+    "chunk 0": (lambda f, o: resynth_args(o, "--chunk-ms", "0"), "--chunk-ms: must be"),
+    "chunk -5": (lambda f, o: resynth_args(o, "--chunk-ms", "-5"), "--chunk-ms: must be"),
+    "lookahead -1": (lambda f, o: resynth_args(o, "--lookahead", "-1"), "--lookahead: must be a whole number >= 0"),
+    "lookahead 2.5": (lambda f, o: resynth_args(o, "--lookahead", "2.5"), "--lookahead: must be"),
+    "lookahead offline": (lambda f, o: resynth_args(o, "--offline", "--lookahead", "2"), "applies to streaming"),
     "lookahead past the receptive field": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", str(f["mel_model"]), "--lookahead", "99"],
+        lambda f, o: resynth_args(o, "--model", str(f["mel_model"]), "--lookahead", "99"),
         "lookahead must be in 0..9",
     ),
-    "lookahead offline": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--offline", "--lookahead", "2"],
-        "--lookahead applies to streaming",
-    ),
     "model not a checkpoint": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", str(f["not_a_checkpoint"])],
+        lambda f, o: resynth_args(o, "--model", str(f["not_a_checkpoint"])),
         "is not a Vocos checkpoint",
     ),
     "model path missing": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", "./no/such/model"],
+        lambda f, o: resynth_args(o, "--model", "./no/such/model"),
         "neither an existing directory nor a Hugging Face repo id",
     ),
     "model config broken": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", str(f["broken_config"])],
+        lambda f, o: resynth_args(o, "--model", str(f["broken_config"])),
         "backbone.init_args.num_layers must be a whole number",
     ),
     "unknown bandwidth": (
-        lambda f, o: [
-            "resynth",
-            str(SPEECH),
-            str(o / "x.wav"),
-            "--model",
-            str(f["encodec_model"]),
-            "--bandwidth",
-            "24",
-        ],
+        lambda f, o: resynth_args(o, "--model", str(f["encodec_model"]), "--bandwidth", "24"),
         "unknown bandwidth 24",
     ),
     "EnCodec weights missing": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", str(f["encodec_model"])],
+        lambda f, o: resynth_args(o, "--model", str(f["encodec_model"])),
         "pass --encodec-weights PATH",
     ),
     "EnCodec weights file missing": (
-        lambda f, o: [
-            "resynth",
-            str(SPEECH),
-            str(o / "x.wav"),
-            "--model",
-            str(f["encodec_model"]),
-            "--encodec-weights",
-            str(o / "none.th"),
-        ],
+        lambda f, o: resynth_args(o, "--model", str(f["encodec_model"]), "--encodec-weights", str(o / "none.th")),
         "--encodec-weights",
     ),
     "EnCodec weights damaged": (
-        lambda f, o: [
-            "resynth",
-            str(SPEECH),
-            str(o / "x.wav"),
-            "--model",
-            str(f["encodec_model"]),
-            "--encodec-weights",
-            str(f["bad_encodec.th"]),
-        ],
+        lambda f, o: resynth_args(o, "--model", str(f["encodec_model"]), "--encodec-weights", str(f["bad_encodec.th"])),
         "cannot load EnCodec weights",
     ),
     "EnCodec weights for a mel model": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--encodec-weights", str(f["bad_encodec.th"])],
+        lambda f, o: resynth_args(o, "--encodec-weights", str(f["bad_encodec.th"])),
         "applies to EnCodec models only",
     ),
     "kernels for a Vocos model": (
-        lambda f, o: ["resynth", str(SPEECH), str(o / "x.wav"), "--model", str(f["mel_model"]), "--kernels", "numba"],
+        lambda f, o: resynth_args(o, "--model", str(f["mel_model"]), "--kernels", "numba"),
         "applies to the builtin vocoder only",
     ),
     "convert into a file": (lambda f, o: ["convert", str(f["mel_model"]), str(f["a_file"])], "is a file; give a dir"),
