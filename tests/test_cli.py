@@ -158,6 +158,26 @@ def test_user_mistakes_are_one_error_line_with_exit_status_2(
     assert "Traceback" not in err
 
 
+def test_sample_rate_0_is_explained_whatever_the_reader(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libsndfile (soundfile, which io/ moves to) refuses such a header with "SF_INFO struct incomplete"; the
+    CLI still says what is wrong."""
+    soundfile = pytest.importorskip("soundfile")
+
+    def read_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
+        data, rate = soundfile.read(str(path), always_2d=True, dtype="float32")
+        return data.T, rate
+
+    monkeypatch.setattr(resynth, "read_wav", read_with_soundfile)
+    code, _, err = run_main(["resynth", str(files["rate0.wav"]), str(tmp_path / "x.wav")], capsys)
+    assert code == 2 and err.strip() == f"error: input {files['rate0.wav']} declares a sample rate of 0 Hz; its " + (
+        "header is broken (rewrite the file with its real rate)"
+    )
+    code, _, err = run_main(["resynth", str(files["noise.wav"]), str(tmp_path / "x.wav")], capsys)
+    assert code == 2 and err.startswith(f"error: cannot read input {files['noise.wav']}: ") and err.count("\n") == 1
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
 def test_an_unreadable_input_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     locked = tmp_path / "locked.wav"

@@ -34,14 +34,33 @@ from .common import (
 )
 
 
+def _wav_declared_rate(path: Path) -> int | None:
+    """The sample rate in a RIFF/WAVE file's ``fmt`` chunk, or None: only to explain a file that failed to
+    read (readers report a rate of 0 in their own words, if at all)."""
+    with path.open("rb") as f:
+        data = f.read(1 << 16)
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    at = 12
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at + 4 : at + 8], "little")
+        if data[at : at + 4] == b"fmt " and at + 16 <= len(data):
+            return int.from_bytes(data[at + 12 : at + 16], "little")
+        at += 8 + size + (size & 1)
+    return None
+
+
 def read_input(path: Path) -> tuple[np.ndarray, int]:
     """The input file's audio ``(channels, samples)`` and rate, or a :class:`UsageError` saying what is wrong."""
+    broken = f"input {path} declares a sample rate of 0 Hz; its header is broken (rewrite the file with its real rate)"
     try:
         audio, rate = read_wav(path)
     except (ValueError, OSError, RuntimeError, EOFError) as e:  # soundfile raises RuntimeError subclasses
+        if _wav_declared_rate(path) == 0:
+            raise UsageError(broken) from e
         raise UsageError(f"cannot read input {path}: {e}") from e
     if rate <= 0:
-        raise UsageError(f"input {path} declares a sample rate of {rate} Hz; its header is broken")
+        raise UsageError(broken)
     if audio.shape[-1] == 0:
         raise UsageError(f"input {path} holds no audio samples")
     return audio, rate
