@@ -7,7 +7,8 @@ kernel compilation (or cache load), processing; and the wall time of whole ``voc
 Every measurement is a fresh process, as a user's command is. The numba kernel cache lives in a temporary
 ``XDG_CACHE_HOME``: the first numba run compiles into it (a first run on a machine), later runs load from it.
 Runs of the different commands are interleaved so that a change in the host's load hits them alike; the load
-average is printed before and after (the development host is shared: compare rows of one run, not runs).
+average is printed before and after (the development host is shared: compare rows of one run, not runs), and
+each command's CPU time (user + system) is given beside its wall time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,13 +29,19 @@ CLIP = ROOT / "data" / "speech" / "arctic_a0007_24k.wav"
 REPORT = re.compile(r"start-up ([\d.]+) s \(model ([\d.]+) s, stream ([\d.]+) s.*processing ([\d.]+) s")
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    start = time.perf_counter()
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall time, CPU time (user + system: less sensitive to other processes on a busy host) and stdout."""
+    cpu, start = cpu_of_children(), time.perf_counter()
     r = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, cpu_of_children() - cpu
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{r.stderr}")
-    return wall, r.stdout
+    return wall, cpu, r.stdout
 
 
 def fmt(values: list[float]) -> str:
@@ -54,7 +62,7 @@ def main() -> None:
         env.pop("NUMBA_CACHE_DIR", None)
         out = str(Path(tmp) / "out.wav")
         resynth = [python, "-m", "vocos_stream", "resynth", str(CLIP), out]
-        rows: dict[str, list[tuple[float, str]]] = {}
+        rows: dict[str, list[tuple[float, float, str]]] = {}
         print(f"# load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
         rows["resynth --kernels numba, first run (compiles)"] = [timed([*resynth, "--kernels", "numba"], env)]
         commands = {
@@ -70,22 +78,22 @@ def main() -> None:
                 rows.setdefault(name, []).append(timed(command, env))
         print(f"# load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"\n{CLIP.name} (4.00 s of audio), {runs} run(s) each, median (min..max), seconds\n")
-    print("| command | wall | start-up: model | start-up: stream (kernels) | processing | real-time factor |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| command | wall | CPU | start-up: model | start-up: stream (kernels) | processing | real-time factor |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     stream_times: dict[str, float] = {}
     processing: dict[str, float] = {}
     for name, results in rows.items():
-        walls = [wall for wall, _ in results]
-        parsed = [REPORT.search(text) for _, text in results]
+        walls, cpus = [wall for wall, _, _ in results], [cpu for _, cpu, _ in results]
+        parsed = [REPORT.search(text) for _, _, text in results]
         if not all(parsed):
-            print(f"| {name} | {fmt(walls)} | | | | |")
+            print(f"| {name} | {fmt(walls)} | {fmt(cpus)} | | | | |")
             continue
         model = [float(m.group(2)) for m in parsed if m]
         stream = [float(m.group(3)) for m in parsed if m]
         proc = [float(m.group(4)) for m in parsed if m]
         stream_times[name], processing[name] = statistics.median(stream), statistics.median(proc)
         rtf = [p / 4.0 for p in proc]
-        print(f"| {name} | {fmt(walls)} | {fmt(model)} | {fmt(stream)} | {fmt(proc)} | {fmt(rtf)} |")
+        print(f"| {name} | {fmt(walls)} | {fmt(cpus)} | {fmt(model)} | {fmt(stream)} | {fmt(proc)} | {fmt(rtf)} |")
     cached, numpy = "resynth --kernels numba (kernels cached)", "resynth --kernels numpy"
     saving = (processing[numpy] - processing[cached]) / 375  # per 10.67 ms frame (375 frames in 4 s)
     fixed = stream_times[cached] - stream_times[numpy]

@@ -100,9 +100,10 @@ def _kernels(stream: VocosStream | PhaseStream) -> str:
 
 
 #: Seconds of audio from which the builtin's numba kernels pay for their start-up: importing numba and
-#: initialising its compiler take ~1 s even when the kernels come from the cache, and save ~0.65 ms per
-#: 10.67 ms frame over numpy (benchmarks/startup.py, benchmarks/builtin_kernels.py).
-NUMBA_PAYS_OFF_SECONDS = 15.0
+#: initialising its compiler take ~1 s even when the kernels come from the cache, and save 0.65 ms (README's
+#: kernel table) to a few ms (a busy host) per 10.67 ms frame over numpy; benchmarks/startup.py prints the
+#: break-even it measures (6 to 16 s of audio so far).
+NUMBA_PAYS_OFF_SECONDS = 10.0
 
 
 def _builtin_kernels(choice: str, seconds: float) -> str:
