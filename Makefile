@@ -2,13 +2,16 @@
 # needs first, so both work on a fresh machine. PYTHON may point at any Python >= 3.10.
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip install --quiet --disable-pip-version-check
+# Where torch comes from: the configured index by default; e.g. https://download.pytorch.org/whl/cpu for CPU torch
+# on a machine whose index is PyPI (whose Linux torch is the CUDA build). See README, Install.
+TORCH_INDEX ?=
 
 .PHONY: install install-dev demo test lint golden
 
 install:
 # CPU torch first, pinned: a bare `torch` requirement would pull several GB of CUDA packages.
 # encodec without its dependencies (they would replace torch via torchaudio); einops comes from the extra.
-	$(PIP) torch==2.13.0
+	$(PIP) torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) -e ".[encodec]"
 	$(PIP) --no-deps encodec==0.1.1
 

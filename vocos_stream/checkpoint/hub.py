@@ -52,7 +52,13 @@ def resolve(
         )
     try:
         from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
     except ImportError as e:  # pragma: no cover - huggingface_hub is a declared dependency
         raise CheckpointError("loading from the hub needs huggingface_hub: pip install huggingface_hub") from e
     try:
@@ -65,13 +71,51 @@ def resolve(
             allow_patterns=_HUB_FILES,
         )
     except LocalEntryNotFoundError as e:
+        raise CheckpointError(_not_cached(name, e, local_files_only=local_files_only)) from e
+    except GatedRepoError as e:
         raise CheckpointError(
-            f"{name!r} is not in the Hugging Face cache and downloading is disabled (offline mode or "
-            f"local_files_only). Download it once with network access, or save it with save_pretrained() and "
-            f"pass that directory. ({e})"
+            f"Hugging Face repo {name!r} is gated: accept its conditions on its hub page, then log in "
+            "(huggingface-cli login, HF_TOKEN or token=...)"
         ) from e
     except RepositoryNotFoundError as e:
-        raise CheckpointError(f"no Hugging Face repo {name!r} (or it is private: pass token=...)") from e
+        raise CheckpointError(
+            f"no Hugging Face repo {name!r}: check the spelling (owner/name, e.g. charactr/vocos-mel-24khz); a "
+            "private repo also needs a token (huggingface-cli login, HF_TOKEN or token=...)"
+        ) from e
+    except RevisionNotFoundError as e:
+        raise CheckpointError(f"Hugging Face repo {name!r} has no revision {revision!r}") from e
     except (HfHubHTTPError, OSError) as e:
         raise CheckpointError(f"could not download {name!r} from the Hugging Face hub: {e}") from e
     return Path(local)
+
+
+_KEEP_OFFLINE = (
+    "or, to work without network, pass a directory that holds the checkpoint (make one where there is network "
+    "with `vocos-stream convert REPO_ID DIR` or save_pretrained())"
+)
+
+
+def _not_cached(name: str, error: Exception, *, local_files_only: bool) -> str:
+    """Why ``name`` could not be fetched although it is not cached: downloading disabled (``local_files_only``,
+    ``HF_HUB_OFFLINE``), the hub answering with an error, or the hub not reachable at all."""
+    from huggingface_hub import constants
+
+    cause = error.__cause__ or error.__context__
+    offline = type(cause).__name__ == "OfflineModeIsEnabled" or bool(getattr(constants, "HF_HUB_OFFLINE", False))
+    missing = f"{name!r} is not in the Hugging Face cache"
+    if local_files_only:
+        return (
+            f"{missing} and local_files_only=True forbids downloading it: pass local_files_only=False, {_KEEP_OFFLINE}"
+        )
+    if offline:
+        return (
+            f"{missing} and HF_HUB_OFFLINE is set, which forbids downloading it: unset HF_HUB_OFFLINE, {_KEEP_OFFLINE}"
+        )
+    status = getattr(getattr(cause, "response", None), "status_code", None)
+    if status is not None:
+        return f"{missing} and the Hugging Face hub answered HTTP {status}: try again later, {_KEEP_OFFLINE}"
+    reason = " ".join(str(cause).split()) if cause is not None else "no answer"
+    return (
+        f"{missing} and the Hugging Face hub ({getattr(constants, 'ENDPOINT', 'huggingface.co')}) cannot be reached "
+        f"({reason}): check the network connection or proxy (HTTPS_PROXY), {_KEEP_OFFLINE}"
+    )

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..model.vocos import Vocos
+from .common import UsageError, output_file
+
+
+def output_directory(path: str) -> Path:
+    """``path`` as a directory that exists or can be created, or a :class:`UsageError`."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"output {path} is a file; give a directory to write config.json and model.safetensors")
+    if not p.exists():
+        output_file(path)  # the same checks of its parents as for a file
+    return p
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    directory = output_directory(args.directory)
     vocos = Vocos.from_pretrained(args.source, revision=args.revision)
-    path = vocos.save_pretrained(args.directory)
+    path = vocos.save_pretrained(directory)
     print(f"saved {args.source} to {path} (config.json + model.safetensors)")
     print(f"load it offline with Vocos.from_pretrained({str(path)!r})")
     return 0

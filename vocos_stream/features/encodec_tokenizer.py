@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,18 @@ def import_encodec() -> types.ModuleType:
             del sys.modules[_PLACEHOLDER_NAME]
 
 
+def _encodec_24khz(*, pretrained: bool) -> nn.Module:
+    """``encodec.EncodecModel.encodec_model_24khz``, without the FutureWarning that encodec 0.1.1 triggers
+    for every conv it builds with the deprecated ``torch.nn.utils.weight_norm`` (not ours to fix)."""
+    encodec = import_encodec()
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.nn\.utils\.weight_norm.* is deprecated", category=FutureWarning
+        )
+        model: nn.Module = encodec.EncodecModel.encodec_model_24khz(pretrained=pretrained)
+    return model
+
+
 class EncodecTokenizer(nn.Module):
     """Audio ``(B, L)`` at 24 kHz -> codes ``(K, B, ceil(L / 320))`` with K = 2/4/8/16 for 1.5/3/6/12 kbps.
 
@@ -99,9 +112,8 @@ class EncodecTokenizer(nn.Module):
         directory (or hub id such as ``facebook/encodec_24khz``) in transformers' ``EncodecModel`` layout
         (``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``) is mapped onto the package's model.
         """
-        encodec = import_encodec()
         if checkpoint is None:
-            return cls(encodec.EncodecModel.encodec_model_24khz(pretrained=True))
+            return cls(_encodec_24khz(pretrained=True))
         path = Path(checkpoint)
         if not path.exists() and str(checkpoint).count("/") == 1 and not str(checkpoint).startswith((".", "/", "~")):
             from ..checkpoint.hub import resolve
@@ -111,7 +123,7 @@ class EncodecTokenizer(nn.Module):
             return cls._from_directory(path, name_or_path=str(checkpoint))
         if not path.is_file():
             raise FileNotFoundError(f"EnCodec checkpoint {path} does not exist")
-        model = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
+        model = _encodec_24khz(pretrained=False)
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
         return cls(model, name_or_path=str(checkpoint))
@@ -148,10 +160,9 @@ class EncodecTokenizer(nn.Module):
     @classmethod
     def random(cls, seed: int = 0) -> EncodecTokenizer:
         """An EnCodec 24 kHz network with random weights (deterministic for a seed); for tests and benchmarks."""
-        encodec = import_encodec()
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            model = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
+            model = _encodec_24khz(pretrained=False)
         return cls(model)
 
     @property

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..checkpoint.audio_tokenizer import complete_codebooks
-from ..checkpoint.files import find_files, load_weights, read_state_dict, write_checkpoint
+from ..checkpoint.files import find_files, load_weights, read_checkpoint, write_checkpoint
 from ..checkpoint.hub import resolve
 from ..config import VocosConfig
 from ..features.checks import check_audio, check_features
@@ -85,8 +85,13 @@ class Vocos(nn.Module):
         )
         config_path, weights_path = find_files(directory)
         config = VocosConfig.from_file(config_path)
+        # Checked against the config before the model is built; EnCodec codebooks may come from elsewhere.
+        state = read_checkpoint(
+            weights_path,
+            config,
+            complete=lambda raw: complete_codebooks(raw, config, directory, str(weights_path), encodec),
+        )
         model = cls(config)
-        state = complete_codebooks(read_state_dict(weights_path), config, directory, str(weights_path), encodec)
         load_weights(model, state, config, str(weights_path))
         if encodec is not None:
             model.set_encodec(encodec)
